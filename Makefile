@@ -1,0 +1,35 @@
+# kapu: make run (the conformance suite on the bundled mock in headless
+# Chromium), make test (every test), make bench (the benchmarks).
+GO      ?= go
+BIN     := bin/kapu
+CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
+
+.PHONY: all build run test bench chromium vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kapu
+
+# Chromium comes from the distribution, never downloaded by kapu.
+chromium:
+	@if [ -z "$(CHROMIUM)" ]; then \
+		echo "installing Chromium from Debian (apt-get install -y chromium)"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+run: build chromium
+	./$(BIN) run flows/
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+test: chromium vet
+	$(GO) test -race -count=1 ./...
+
+bench: build chromium
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
