@@ -29,6 +29,8 @@ var commands []command
 func init() {
 	commands = []command{
 		{"mockidp", "serve the mock identity provider", runMockIDP},
+		{"validate", "check flow files without a browser", runValidate},
+		{"schema", "print the JSON Schema of flow files", runSchema},
 	}
 }
 

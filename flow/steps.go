@@ -1,0 +1,228 @@
+package flow
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Step is one typed step of a plan. The runner switches on its type.
+type Step interface {
+	Pos() Pos
+	Kind() string
+}
+
+// Base is what every step has: where it is, and its modifiers.
+type Base struct {
+	At      Pos
+	Timeout time.Duration // 0: the flow's default
+	Note    string        // what the step is for, shown to reviewers
+}
+
+func (b Base) Pos() Pos { return b.At }
+
+// By is how a Target finds an element.
+type By int
+
+const (
+	ByName  By = iota // role and accessible name, from the browser's accessibility tree
+	ByLabel           // a form field by its label (its accessible name)
+	ByText            // visible text
+	ByCSS             // CSS: the explicit escape hatch
+)
+
+// Target finds one element the way a person perceives it.
+type Target struct {
+	By    By
+	Roles []string // ByName, ByLabel: roles that may match; empty: any
+	Value Text
+	Exact bool // names and texts match exactly (after normalisation) unless false
+}
+
+func (t Target) String() string {
+	v := fmt.Sprintf("%q", t.Value.Raw)
+	if !t.Exact {
+		v = "~" + v
+	}
+	switch t.By {
+	case ByLabel:
+		return "field " + v
+	case ByText:
+		return "text " + v
+	case ByCSS:
+		return "css " + v
+	}
+	if len(t.Roles) == 0 {
+		return "element " + v
+	}
+	return strings.Join(t.Roles, "/") + " " + v
+}
+
+// The steps.
+type (
+	// Open loads a path (relative to the target) or a URL.
+	Open struct {
+		Base
+		URL Text
+	}
+	// Click clicks what Target finds (keyboard-only mode: focus + Enter/Space).
+	Click struct {
+		Base
+		Target Target
+	}
+	// Fill replaces the value of a field.
+	Fill struct {
+		Base
+		Target Target
+		Value  Text
+	}
+	// Check ticks (or unticks) a checkbox.
+	Check struct {
+		Base
+		Target  Target
+		Checked bool
+	}
+	// Press presses keys, one after another: "Tab", "Shift+Tab", "Enter".
+	Press struct {
+		Base
+		Keys []string
+	}
+	// Type types text into the focused element, as a keyboard would.
+	Type struct {
+		Base
+		Text Text
+	}
+	// Focus moves the focus to an element.
+	Focus struct {
+		Base
+		Target Target
+	}
+	// Expect waits until every assertion holds, or fails at the timeout.
+	Expect struct {
+		Base
+		Assertions []Assertion
+	}
+	// Scan reads the QR code in an element's pixels into a variable.
+	Scan struct {
+		Base
+		Target Target
+		As     string
+	}
+	// Read keeps an element's text, value or attribute in a variable.
+	Read struct {
+		Base
+		Target Target
+		Attr   string // "": the value of a field, else the text
+		As     string
+		Secret bool
+	}
+	// TOTP computes the code of a key at phone time.
+	TOTP struct {
+		Base
+		Key  Text          // an otpauth URI or a base32 secret
+		Skew time.Duration // phone clock minus IdP clock
+		As   string
+	}
+	// Clock moves the IdP clock (test API) or waits for the wall clock.
+	Clock struct {
+		Base
+		Move ClockMove
+		D    time.Duration
+	}
+	// Wait waits a real duration.
+	Wait struct {
+		Base
+		D time.Duration
+	}
+	// User makes a fresh user (test API) or takes KAPU_USERNAME/KAPU_PASSWORD.
+	User struct {
+		Base
+		As string
+	}
+	// Set gives a variable a value.
+	Set struct {
+		Base
+		Name   string
+		Value  Text
+		Secret bool
+	}
+	// Screenshot keeps a named screenshot for the report.
+	Screenshot struct {
+		Base
+		Name string
+	}
+)
+
+// ClockMove is what a Clock step does.
+type ClockMove int
+
+const (
+	Advance        ClockMove = iota // move on by D
+	BeforeBoundary                  // to D before the next 30 s boundary
+	AfterBoundary                   // to D after the next 30 s boundary
+)
+
+func (Open) Kind() string       { return "open" }
+func (Click) Kind() string      { return "click" }
+func (Fill) Kind() string       { return "fill" }
+func (s Check) Kind() string    { return map[bool]string{true: "check", false: "uncheck"}[s.Checked] }
+func (Press) Kind() string      { return "press" }
+func (Type) Kind() string       { return "type" }
+func (Focus) Kind() string      { return "focus" }
+func (Expect) Kind() string     { return "expect" }
+func (Scan) Kind() string       { return "scan" }
+func (Read) Kind() string       { return "read" }
+func (TOTP) Kind() string       { return "totp" }
+func (Clock) Kind() string      { return "clock" }
+func (Wait) Kind() string       { return "wait" }
+func (User) Kind() string       { return "user" }
+func (Set) Kind() string        { return "set" }
+func (Screenshot) Kind() string { return "screenshot" }
+
+// Assertion is one thing an Expect step checks.
+type Assertion struct {
+	At     Pos
+	What   string // a key of assertions
+	Target Target // the element it is about, if any
+	Want   Text   // the expected text or value
+	Values []Text // equal, different
+	Attr   string // attr: the attribute's name
+}
+
+// Roles that steps look among by default.
+var (
+	clickRoles = []string{"button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "option", "treeitem"}
+	fieldRoles = []string{"textbox", "searchbox", "combobox", "spinbutton"}
+	checkRoles = []string{"checkbox", "switch", "radio", "menuitemcheckbox", "menuitemradio"}
+	imageRoles = []string{"img", "image"}
+)
+
+// Roles are the ARIA roles a locator may name (WAI-ARIA 1.2, with
+// Chromium's "image" for img).
+var Roles = []string{
+	"alert", "alertdialog", "application", "article", "banner", "blockquote", "button", "caption", "cell",
+	"checkbox", "code", "columnheader", "combobox", "complementary", "contentinfo", "definition", "deletion",
+	"dialog", "document", "emphasis", "feed", "figure", "form", "generic", "grid", "gridcell", "group", "heading",
+	"image", "img", "insertion", "link", "list", "listbox", "listitem", "log", "main", "marquee", "math", "menu",
+	"menubar", "menuitem", "menuitemcheckbox", "menuitemradio", "meter", "navigation", "none", "note", "option",
+	"paragraph", "presentation", "progressbar", "radio", "radiogroup", "region", "row", "rowgroup", "rowheader",
+	"scrollbar", "search", "searchbox", "separator", "slider", "spinbutton", "status", "strong", "subscript",
+	"superscript", "switch", "tab", "table", "tablist", "tabpanel", "term", "textbox", "time", "timer",
+	"toolbar", "tooltip", "tree", "treegrid", "treeitem",
+}
+
+// Keys that press accepts, beside single characters.
+var Keys = []string{
+	"Enter", "Tab", "Space", "Escape", "Backspace", "Delete", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight",
+	"Home", "End", "PageUp", "PageDown",
+}
+
+// Capabilities a flow may need of its target.
+var Capabilities = []string{"test-api"}
+
+// KeyFields are the fields of a variable that holds an otpauth URI
+// (or, for secret, a base32 key).
+var KeyFields = []string{"secret", "issuer", "account", "label", "algorithm", "digits", "period", "scheme", "type"}
+
+// UserFields are the fields of a user variable.
+var UserFields = []string{"username", "password", "name"}
