@@ -96,12 +96,12 @@ func Schema() []byte {
 		keys = append(keys, k)
 	}
 	s := map[string]any{
-		"$schema":     "https://json-schema.org/draft/2020-12/schema",
-		"$id":         "https://kapu.invalid/flow.schema.json",
-		"title":       "kapu flow",
-		"description": "A kapu flow file: a name, variables and steps; or a step library (steps only) for include.",
-		"type":        "object",
-		"properties":  flowProps,
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"$id":                  "https://kapu.invalid/flow.schema.json",
+		"title":                "kapu flow",
+		"description":          "A kapu flow file: a name, variables and steps; or a step library (steps only) for include.",
+		"type":                 "object",
+		"properties":           flowProps,
 		"additionalProperties": false,
 		"anyOf": []any{
 			map[string]any{"required": []string{"name", "steps"}},

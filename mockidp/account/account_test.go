@@ -170,7 +170,6 @@ func TestLockout(t *testing.T) {
 	}
 }
 
-
 func TestLockedRightCodeNotUsedUp(t *testing.T) {
 	t.Parallel()
 	s, c := newStore(account.Policy{Skew: 1})
