@@ -35,7 +35,9 @@ func (b *Browser) NewTab(ctx context.Context) (*Tab, error) {
 	// The first run opens the tab and binds its life to the context it
 	// gets: give it the tab's own, and bound the wait by ctx here.
 	opened := make(chan error, 1)
-	go func() { opened <- chromedp.Do(tctx, chromedp.EmulateViewport(int64(b.opts.Width), int64(b.opts.Height))) }()
+	go func() {
+		opened <- chromedp.Do(tctx, chromedp.EmulateViewport(int64(b.opts.Width), int64(b.opts.Height)))
+	}()
 	var err error
 	select {
 	case err = <-opened:
