@@ -188,7 +188,7 @@ func (c *compiler) target(n *yaml.Node, roles []string) (Target, bool) {
 		}
 	}
 	if r := f["role"]; r != nil {
-		t.Roles = nil
+		t.Roles, t.Explicit = nil, true
 		for _, rn := range c.list(r, "role") {
 			if !slices.Contains(Roles, rn.Value) {
 				c.errorf(rn, "unknown role %q%s", rn.Value, didYouMean(rn.Value, Roles))

@@ -37,6 +37,8 @@ type Target struct {
 	Roles []string // ByName, ByLabel: roles that may match; empty: any
 	Value Text
 	Exact bool // names and texts match exactly (after normalisation) unless false
+
+	Explicit bool // the flow named the roles (else they are the step's defaults)
 }
 
 func (t Target) String() string {

@@ -28,6 +28,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"run", "run flows in headless Chromium", runRun},
 		{"mockidp", "serve the mock identity provider", runMockIDP},
 		{"validate", "check flow files without a browser", runValidate},
 		{"schema", "print the JSON Schema of flow files", runSchema},

@@ -1,0 +1,136 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/chromedp"
+)
+
+// AXLine is one node of the accessibility tree as a screen reader user
+// meets it: its role, name, value and states, indented by depth.
+type AXLine struct {
+	Depth   int
+	Role    string
+	Name    string
+	Value   string
+	States  []string // checked, expanded, disabled, invalid, required…
+	Focused bool
+}
+
+func (l AXLine) String() string {
+	s := strings.Repeat("  ", l.Depth) + l.Role
+	if l.Name != "" {
+		s += fmt.Sprintf(" %q", l.Name)
+	}
+	if l.Value != "" {
+		s += fmt.Sprintf(" value=%q", l.Value)
+	}
+	if len(l.States) > 0 {
+		s += " [" + strings.Join(l.States, ", ") + "]"
+	}
+	if l.Focused {
+		s += " ← focus"
+	}
+	return s
+}
+
+// Tree returns the page's accessibility tree without ignored and
+// text-only nodes, in document order.
+func (t *Tab) Tree(ctx context.Context) ([]AXLine, error) {
+	var out []AXLine
+	err := t.run(ctx, func(ctx context.Context) error {
+		res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+		if err != nil {
+			return err
+		}
+		byID := map[accessibility.NodeID]*accessibility.Node{}
+		for _, n := range res.Nodes {
+			byID[n.NodeID] = n
+		}
+		var walk func(id accessibility.NodeID, depth int)
+		walk = func(id accessibility.NodeID, depth int) {
+			n := byID[id]
+			if n == nil {
+				return
+			}
+			role := axString(n.Role)
+			keep := !n.Ignored && !slices.Contains([]string{"StaticText", "InlineTextBox", "generic", "none", "LineBreak"}, role)
+			if keep {
+				l := AXLine{Depth: depth, Role: role, Name: axString(n.Name), Value: axString(n.Value)}
+				for _, p := range n.Properties {
+					v := axString(p.Value)
+					switch string(p.Name) {
+					case "focused":
+						l.Focused = v == "true"
+					case "checked", "expanded", "disabled", "invalid", "required", "readonly", "pressed", "selected", "modal":
+						if v != "" && v != "false" {
+							if v == "true" {
+								l.States = append(l.States, string(p.Name))
+							} else {
+								l.States = append(l.States, string(p.Name)+"="+v)
+							}
+						} else if p.Name == "expanded" || p.Name == "checked" {
+							l.States = append(l.States, "not "+string(p.Name))
+						}
+					case "level":
+						l.States = append(l.States, "level "+v)
+					}
+				}
+				out = append(out, l)
+				depth++
+			}
+			for _, c := range n.ChildIDs {
+				walk(c, depth)
+			}
+		}
+		if len(res.Nodes) > 0 {
+			walk(res.Nodes[0].NodeID, 0)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FocusedElement describes the element that has the keyboard focus.
+func (t *Tab) FocusedElement(ctx context.Context) (string, error) {
+	var s string
+	err := t.run(ctx, func(ctx context.Context) (err error) {
+		s, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const a = document.activeElement;
+			if (!a || a === document.body) return "the page itself";
+			return "<" + a.tagName.toLowerCase() + "> " + JSON.stringify((a.labels && a.labels[0] ? a.labels[0].innerText : a.getAttribute("aria-label") || a.innerText || "").trim().slice(0, 60));
+		})()`))
+		return err
+	})
+	return s, err
+}
+
+// Blur hides the elements that l finds (secrets) until the returned func
+// is called: for screenshots that reach a report.
+func (t *Tab) Blur(ctx context.Context, ls []Locator) (undo func()) {
+	var els []Element
+	t.run(ctx, func(ctx context.Context) error {
+		for _, l := range ls {
+			found, err := t.find(ctx, l)
+			if err == nil {
+				els = append(els, found...)
+			}
+		}
+		for _, e := range els {
+			call[any](ctx, e, `function() { this.dataset.kapuFilter = this.style.filter; this.style.filter = "blur(12px)"; }`)
+		}
+		return nil
+	})
+	return func() {
+		t.run(context.WithoutCancel(ctx), func(ctx context.Context) error {
+			for _, e := range els {
+				call[any](ctx, e, `function() { this.style.filter = this.dataset.kapuFilter || ""; delete this.dataset.kapuFilter; }`)
+			}
+			return nil
+		})
+	}
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/clock"
+	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/mockidp"
+	"github.com/kapu-dev/kapu/mockidp/account"
+	"github.com/kapu-dev/kapu/report"
+	"github.com/kapu-dev/kapu/runner"
+	"github.com/kapu-dev/kapu/testapi"
+)
+
+type runFlags struct {
+	baseURL, chromium, browserURL, users, artifacts, mockAddr string
+	workers, retries                                           int
+	timeout, flowTimeout, slowMo                               time.Duration
+	headful, allowDestructive, showSecrets, noColor            bool
+	skew                                                       int
+	faults                                                     string
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := flag.NewFlagSet("kapu run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.baseURL, "base-url", "", "run against this deployment instead of the bundled mock")
+	fs.IntVar(&f.workers, "workers", max(1, runtime.NumCPU()), "flows at once, each in its own browser context")
+	fs.IntVar(&f.retries, "retries", 0, "run a failed flow again up to N times (passing on a retry is flaky)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "each step's timeout (default: the flow's, else 10s)")
+	fs.DurationVar(&f.flowTimeout, "flow-timeout", 5*time.Minute, "each flow's timeout, beside real clock waits")
+	fs.BoolVar(&f.headful, "headful", false, "show the browser window")
+	fs.DurationVar(&f.slowMo, "slow-mo", 0, "pause before each action and highlight its element")
+	fs.StringVar(&f.chromium, "chromium", "", "the Chromium to start (default: /usr/bin/chromium or on PATH)")
+	fs.StringVar(&f.browserURL, "browser-url", "", "attach to a running browser's DevTools endpoint (ws://… or http://…) instead")
+	fs.StringVar(&f.users, "users", "testdata/users.json", "seed the bundled mock with these users")
+	fs.StringVar(&f.mockAddr, "mock-addr", "127.0.0.1", "host the bundled mock listens on and is reached by")
+	fs.StringVar(&f.artifacts, "artifacts", "kapu-results", "directory for failure screenshots")
+	fs.BoolVar(&f.allowDestructive, "allow-destructive", false, "on a target without the test API, run flows that lock or end the shared account")
+	fs.BoolVar(&f.showSecrets, "show-secrets", false, "do not blur QR codes, keys and codes in screenshots")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colours, even on a terminal")
+	fs.IntVar(&f.skew, "skew", 1, "TOTP skew of the bundled mock")
+	fs.Func("break", "", func(s string) error { f.faults = s; return nil }) // hidden: fault injection
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: kapu run [flags] [FILES or DIRS…] (default flows/)")
+		fs.VisitAll(func(fl *flag.Flag) {
+			if fl.Name != "break" {
+				fmt.Fprintf(stderr, "  --%-18s %s\n", fl.Name, fl.Usage)
+			}
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	flows, err := loadFlows(fs.Args(), stderr)
+	if err != nil {
+		return exitUsage
+	}
+	targets, err := newTargets(ctx, f, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kapu: %v\n", err)
+		return exitUsage
+	}
+	defer targets.close()
+
+	tty := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("CI") == ""
+	live := report.NewLive(stdout, tty, f.workers > 1 && len(flows) > 1)
+	fails := &failureShots{dir: f.artifacts, w: stdout}
+	opts := runner.Options{
+		Browser:          browser.Options{Path: f.chromium, RemoteURL: f.browserURL, Headful: f.headful, SlowMo: f.slowMo},
+		Workers:          f.workers,
+		Retries:          f.retries,
+		StepTimeout:      f.timeout,
+		FlowTimeout:      f.flowTimeout,
+		AllowDestructive: f.allowDestructive,
+		ShowSecrets:      f.showSecrets,
+	}
+	fmt.Fprintf(stdout, "kapu: %d flows against %s, %d workers\n", len(flows), targets.describe(), f.workers)
+	sum, err := runner.Run(ctx, flows, targets, opts, func(ev runner.Event) {
+		live.Event(ev)
+		fails.Event(ev)
+	})
+	if err != nil && len(sum.Results) == 0 {
+		fmt.Fprintf(stderr, "kapu: %v\n", err)
+		return exitUsage
+	}
+	live.Summary(sum)
+	if err != nil {
+		fmt.Fprintf(stderr, "kapu: %v\n", err)
+		return exitFailed
+	}
+	if !sum.OK(false) {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// failureShots keeps the screenshot of each failed step on disk.
+type failureShots struct {
+	dir string
+	w   io.Writer
+}
+
+var unsafeName = regexp.MustCompile(`[^\p{L}\p{N}._-]+`)
+
+func (s *failureShots) Event(ev runner.Event) {
+	if ev.Kind != runner.StepEnd || ev.Status != runner.Failed || len(ev.Screenshot) == 0 || s.dir == "" {
+		return
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		fmt.Fprintf(s.w, "    (no screenshot kept: %v)\n", err)
+		return
+	}
+	name := unsafeName.ReplaceAllString(ev.Flow.Name, "-") + "-" + strconv.Itoa(ev.Attempt) + ".png"
+	p := filepath.Join(s.dir, name)
+	if err := os.WriteFile(p, ev.Screenshot, 0o644); err != nil {
+		fmt.Fprintf(s.w, "    (no screenshot kept: %v)\n", err)
+		return
+	}
+	fmt.Fprintf(s.w, "    screenshot: %s\n", p)
+}
+
+// targets gives each flow its target: with the bundled mock, a fresh
+// in-process mock per flow so that parallel flows never move each other's
+// clock; with --base-url, the one deployment.
+type targets struct {
+	base    string
+	bundled bool
+	opts    mockidp.Options
+	host    string
+	api     *testapi.Client
+}
+
+func newTargets(ctx context.Context, f runFlags, stderr io.Writer) (*targets, error) {
+	t := &targets{host: f.mockAddr}
+	if f.baseURL == "" {
+		t.bundled = true
+		faults, err := account.ParseFaults(f.faults, mockidp.Faults())
+		if err != nil {
+			return nil, fmt.Errorf("--break: %w", err)
+		}
+		t.opts = mockidp.Options{Skew: f.skew, TestAPI: true, Faults: faults}
+		if f.users != "" {
+			users, err := mockidp.LoadUsers(f.users)
+			if err != nil && !(errors.Is(err, os.ErrNotExist) && f.users == "testdata/users.json") {
+				return nil, err
+			}
+			t.opts.Users = users
+		}
+		if _, err := mockidp.New(t.opts); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	if !strings.HasPrefix(f.baseURL, "http://") && !strings.HasPrefix(f.baseURL, "https://") {
+		return nil, fmt.Errorf("--base-url %q: want http:// or https://", f.baseURL)
+	}
+	t.base = strings.TrimRight(f.baseURL, "/")
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(pctx, http.MethodGet, t.base+"/", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("target %s is unreachable: %w", t.base, err)
+	}
+	res.Body.Close()
+	api := testapi.New(t.base)
+	if ok, _ := api.Probe(pctx); ok {
+		t.api = api
+	} else {
+		fmt.Fprintf(stderr, "kapu: %s has no test API: real 30 s waits, users from KAPU_USERNAME/KAPU_PASSWORD/KAPU_NAME\n", t.base)
+	}
+	return t, nil
+}
+
+func (t *targets) describe() string {
+	if t.bundled {
+		return "the bundled mock (one per flow, test API on, frozen clock)"
+	}
+	if t.api != nil {
+		return t.base + " (test API)"
+	}
+	return t.base + " (no test API: wall clock)"
+}
+
+func (t *targets) close() {}
+
+type apiUsers struct{ c *testapi.Client }
+
+func (u apiUsers) NewUser(ctx context.Context) (runner.User, error) {
+	x, err := u.c.NewUser(ctx)
+	return runner.User{Username: x.Username, Password: x.Password, Name: x.Name}, err
+}
+
+// Target implements runner.Targets.
+func (t *targets) Target(ctx context.Context, _ *flow.Flow) (runner.Target, func(), error) {
+	if !t.bundled {
+		if t.api != nil {
+			return runner.Target{BaseURL: t.base, Clock: t.api, Users: apiUsers{t.api}, TestAPI: true, Shared: true}, func() {}, nil
+		}
+		return runner.Target{BaseURL: t.base, Clock: clock.Wall{}, Real: true, Shared: true}, func() {}, nil
+	}
+	opts := t.opts
+	opts.Clock = mockidp.FrozenClock(time.Now().UTC())
+	srv, err := mockidp.New(opts)
+	if err != nil {
+		return runner.Target{}, nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(listenHost(t.host), "0"))
+	if err != nil {
+		return runner.Target{}, nil, fmt.Errorf("start the bundled mock: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	base := "http://" + net.JoinHostPort(t.host, port)
+	api := testapi.New(base)
+	release := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}
+	return runner.Target{BaseURL: base, Clock: api, Users: apiUsers{api}, TestAPI: true}, release, nil
+}
+
+// listenHost is where to listen to be reached by host: a name that is
+// not an address of this machine means listening on all.
+func listenHost(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		return host
+	}
+	if host == "localhost" {
+		return "127.0.0.1"
+	}
+	return ""
+}

@@ -1,0 +1,243 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/flow"
+)
+
+// expect waits until every assertion holds. At the timeout it fails with
+// the first that does not, expected against found.
+func (fr *flowRun) expect(ctx context.Context, s flow.Expect) (string, error) {
+	parts := make([]string, len(s.Assertions))
+	for i, a := range s.Assertions {
+		parts[i] = a.String()
+		if v, secret, err := fr.expand(a.Want); err == nil && a.Want.Raw != "" && len(a.Values) == 0 {
+			if secret {
+				v = Mask
+			}
+			parts[i] = strings.Replace(parts[i], fmt.Sprintf("%q", a.Want.Raw), fmt.Sprintf("%q", v), 1)
+		}
+		parts[i] = fr.r.mask.mask(parts[i])
+	}
+	text := "expect " + strings.Join(parts, ", ")
+	var lastErr error
+	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 150*time.Millisecond) {
+		lastErr = nil
+		for _, a := range s.Assertions {
+			if err := fr.check(ctx, a); err != nil {
+				lastErr = err
+				break
+			}
+		}
+		if lastErr == nil {
+			return text, nil
+		}
+		if _, ok := lastErr.(fatal); ok {
+			return text, lastErr
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return text, lastErr
+		}
+	}
+}
+
+// fatal is a failure that waiting cannot mend (a missing variable).
+type fatal struct{ error }
+
+// mismatch is a failed assertion: what was wanted, and what was found.
+type mismatch struct {
+	what, want, found string
+}
+
+func (m mismatch) Error() string {
+	return fmt.Sprintf("%s: want %s, found %s", m.what, m.want, m.found)
+}
+
+func quoteAll(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (fr *flowRun) check(ctx context.Context, a flow.Assertion) error {
+	want, _, err := fr.expand(a.Want)
+	if err != nil {
+		return fatal{err}
+	}
+	want = browser.Normalize(want)
+	tab := fr.tab
+	switch a.What {
+	case "alert", "no-alert":
+		alerts, err := tab.Alerts(ctx)
+		if err != nil {
+			return err
+		}
+		if a.What == "no-alert" {
+			if len(alerts) > 0 {
+				return mismatch{"alert", "none", quoteAll(alerts)}
+			}
+			return nil
+		}
+		if !slices.Contains(alerts, want) {
+			return mismatch{"alert", fmt.Sprintf("%q", want), quoteAll(alerts)}
+		}
+	case "heading":
+		hs, err := tab.Headings(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(hs, want) {
+			return mismatch{"heading", fmt.Sprintf("%q", want), quoteAll(hs)}
+		}
+	case "text", "no-text":
+		text, err := tab.Text(ctx)
+		if err != nil {
+			return err
+		}
+		has := strings.Contains(browser.Normalize(text), want)
+		if a.What == "text" && !has {
+			return mismatch{"text", fmt.Sprintf("%q on the page", want), fmt.Sprintf("%q", excerpt(text))}
+		}
+		if a.What == "no-text" && has {
+			return mismatch{"no-text", fmt.Sprintf("no %q on the page", want), "it"}
+		}
+	case "title":
+		t, err := tab.Title(ctx)
+		if err != nil {
+			return err
+		}
+		if browser.Normalize(t) != want {
+			return mismatch{"title", fmt.Sprintf("%q", want), fmt.Sprintf("%q", t)}
+		}
+	case "url":
+		u, err := tab.URL(ctx)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(u, want) {
+			return mismatch{"url", fmt.Sprintf("one with %q", want), fmt.Sprintf("%q", u)}
+		}
+	case "visible", "absent":
+		l, err := fr.locator(a.Target)
+		if err != nil {
+			return fatal{err}
+		}
+		els, err := tab.Find(ctx, l)
+		if err != nil {
+			return err
+		}
+		if a.What == "visible" && len(els) == 0 {
+			return mismatch{"visible", l.String(), "none"}
+		}
+		if a.What == "absent" && len(els) > 0 {
+			return mismatch{"absent", "no " + l.String(), fmt.Sprint(els)}
+		}
+	case "value", "attr", "checked", "unchecked", "expanded", "collapsed", "focused":
+		return fr.checkElement(ctx, a, want)
+	case "equal", "different":
+		return fr.compare(a)
+	default:
+		return fatal{fmt.Errorf("kapu bug: no check for %q", a.What)}
+	}
+	return nil
+}
+
+func (fr *flowRun) checkElement(ctx context.Context, a flow.Assertion, want string) error {
+	l, err := fr.locator(a.Target)
+	if err != nil {
+		return fatal{err}
+	}
+	els, err := fr.tab.Find(ctx, l)
+	if err != nil {
+		return err
+	}
+	if len(els) != 1 {
+		return mismatch{a.What, "one " + l.String(), fmt.Sprintf("%d", len(els))}
+	}
+	el := els[0]
+	switch a.What {
+	case "value", "attr":
+		got, err := fr.tab.ReadElement(ctx, el, a.Attr)
+		if err != nil {
+			return err
+		}
+		if browser.Normalize(got) != want {
+			what := "value of " + l.String()
+			if a.Attr != "" {
+				what = a.Attr + " of " + l.String()
+			}
+			return mismatch{what, fmt.Sprintf("%q", want), fmt.Sprintf("%q", got)}
+		}
+		return nil
+	}
+	st, err := fr.tab.StateOf(ctx, el)
+	if err != nil {
+		return err
+	}
+	ok := map[string]bool{
+		"checked": st.Checked, "unchecked": !st.Checked,
+		"expanded": st.Expanded == "true", "collapsed": st.Expanded == "false",
+		"focused": st.Focused,
+	}[a.What]
+	if !ok {
+		found := fmt.Sprintf("checked=%v aria-expanded=%q focused=%v", st.Checked, st.Expanded, st.Focused)
+		if a.What == "focused" {
+			found = "focus elsewhere"
+			if f, err := fr.tab.FocusedElement(ctx); err == nil {
+				found = "focus on " + f
+			}
+		}
+		return mismatch{a.What, l.String(), found}
+	}
+	return nil
+}
+
+// compare checks equal and different; secrets show as fingerprints.
+func (fr *flowRun) compare(a flow.Assertion) error {
+	vals := make([]string, len(a.Values))
+	shown := make([]string, len(a.Values))
+	for i, t := range a.Values {
+		v, secret, err := fr.expand(t)
+		if err != nil {
+			return fatal{err}
+		}
+		vals[i] = v
+		shown[i] = fmt.Sprintf("%s = %q", t.Raw, v)
+		if secret {
+			shown[i] = fmt.Sprintf("%s = %s", t.Raw, fingerprint(v))
+		}
+	}
+	for i := 1; i < len(vals); i++ {
+		for j := 0; j < i; j++ {
+			same := vals[i] == vals[j]
+			if a.What == "equal" && !same {
+				return fatal{mismatch{"equal", "all equal", strings.Join(shown, "; ")}}
+			}
+			if a.What == "different" && same {
+				return fatal{mismatch{"different", "all different", shown[j] + "; " + shown[i]}}
+			}
+		}
+	}
+	return nil
+}
+
+func excerpt(s string) string {
+	s = browser.Normalize(s)
+	if r := []rune(s); len(r) > 160 {
+		return string(r[:160]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/flow"
+)
+
+// flowRun is one attempt of one flow: its tab, target and variables.
+type flowRun struct {
+	r       *run
+	f       *flow.Flow
+	t       Target
+	tab     *browser.Tab
+	attempt int
+
+	vars       map[string]string // name, and name.field for users
+	secretVars map[string]bool
+	secretLocs []browser.Locator // elements that show secrets: blurred in screenshots
+	userKey    string            // the user's name, for the wall clock's replay guard
+}
+
+// attempt runs f once and returns its status, the failure and, for a
+// skip, the reason.
+func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, string, string, []StepResult) {
+	t, release, err := r.targets.Target(ctx, f)
+	if err != nil {
+		r.emit(Event{Kind: FlowStart, Flow: f, Attempt: attempt})
+		return Failed, r.mask.mask("target: " + err.Error()), "", nil
+	}
+	defer release()
+	if why := r.skipReason(f, t); why != "" {
+		return Skipped, "", why, nil
+	}
+	if t.Shared && movesClock(f) {
+		r.shared.Lock() // alone: it moves the IdP clock every flow sees
+		defer r.shared.Unlock()
+	} else {
+		r.shared.RLock()
+		defer r.shared.RUnlock()
+	}
+	r.emit(Event{Kind: FlowStart, Flow: f, Attempt: attempt})
+	limit := r.opts.FlowTimeout
+	if limit <= 0 {
+		limit = 5 * time.Minute
+	}
+	fctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	fr := &flowRun{r: r, f: f, t: t, attempt: attempt, vars: map[string]string{}, secretVars: map[string]bool{}}
+	tab, err := r.tab(fctx)
+	if err != nil {
+		return Failed, r.mask.mask(err.Error()), "", nil
+	}
+	defer tab.Close()
+	fr.tab = tab
+	var steps []StepResult
+	for _, v := range f.Vars {
+		val, secret, err := fr.expand(v.Value)
+		if err != nil {
+			msg := fmt.Sprintf("%s: vars.%s: %v", v.At, v.Name, err)
+			return Failed, r.mask.mask(msg), "", nil
+		}
+		fr.set(v.Name, val, secret || v.Secret)
+	}
+	for i, s := range f.Steps {
+		res := fr.step(fctx, i, s)
+		steps = append(steps, res)
+		if res.Status == Failed {
+			for j := i + 1; j < len(f.Steps); j++ {
+				steps = append(steps, StepResult{Text: describe(f.Steps[j]), Status: NotRun})
+			}
+			return Failed, res.Err, "", steps
+		}
+	}
+	return Passed, "", "", steps
+}
+
+func (fr *flowRun) set(name, val string, secret bool) {
+	fr.vars[name] = val
+	fr.secretVars[name] = secret
+	if secret {
+		fr.r.mask.add(val)
+	}
+}
+
+// step runs one step under its timeout and reports it.
+func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
+	start := time.Now()
+	d := fr.f.Timeout
+	if fr.r.opts.StepTimeout > 0 {
+		d = fr.r.opts.StepTimeout
+	}
+	if b := base(s); b.Timeout > 0 {
+		d = b.Timeout
+	}
+	sctx, cancel := context.WithTimeout(ctx, d+fr.realWait(ctx, s))
+	defer cancel()
+	text, err := fr.exec(sctx, s)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		err = fmt.Errorf("timed out after %s: %w", d, err)
+	}
+	res := StepResult{Text: fr.r.mask.mask(text), Status: Passed, Took: time.Since(start)}
+	ev := Event{Kind: StepEnd, Flow: fr.f, Attempt: fr.attempt, Index: i, Text: res.Text, Status: Passed}
+	if err != nil {
+		res.Status = Failed
+		res.Err = fr.r.mask.mask(fmt.Sprintf("%s: %s: %v", s.Pos(), s.Kind(), err))
+		ev.Status, ev.Err = Failed, res.Err
+	}
+	if err != nil || fr.r.opts.Screenshots {
+		shot, tree := fr.capture(ctx)
+		ev.Screenshot, ev.Tree = shot, tree
+	}
+	ev.Took = time.Since(start)
+	res.Took = ev.Took
+	fr.r.emit(ev)
+	return res
+}
+
+// capture takes a screenshot with the secrets blurred, and the page's
+// accessibility tree, for the report.
+func (fr *flowRun) capture(ctx context.Context) ([]byte, []AXLine) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var undo func()
+	if !fr.r.opts.ShowSecrets {
+		undo = fr.tab.Blur(cctx, fr.secretLocs)
+	}
+	shot, err := fr.tab.Screenshot(cctx)
+	if undo != nil {
+		undo()
+	}
+	if err != nil {
+		shot = nil
+	}
+	var tree []AXLine
+	if fr.r.opts.Screenshots {
+		tree, _ = fr.tab.Tree(cctx)
+		for i := range tree {
+			tree[i].Name = fr.r.mask.mask(tree[i].Name)
+			tree[i].Value = fr.r.mask.mask(tree[i].Value)
+		}
+	}
+	return shot, tree
+}
+
+func base(s flow.Step) flow.Base {
+	switch s := s.(type) {
+	case flow.Open:
+		return s.Base
+	case flow.Click:
+		return s.Base
+	case flow.Fill:
+		return s.Base
+	case flow.Check:
+		return s.Base
+	case flow.Press:
+		return s.Base
+	case flow.Type:
+		return s.Base
+	case flow.Focus:
+		return s.Base
+	case flow.Expect:
+		return s.Base
+	case flow.Scan:
+		return s.Base
+	case flow.Read:
+		return s.Base
+	case flow.TOTP:
+		return s.Base
+	case flow.Clock:
+		return s.Base
+	case flow.Wait:
+		return s.Base
+	case flow.User:
+		return s.Base
+	case flow.Set:
+		return s.Base
+	case flow.Screenshot:
+		return s.Base
+	}
+	return flow.Base{}
+}
+
+// resolve makes a URL of an open step's value: paths are relative to the
+// target's base URL.
+func (fr *flowRun) resolve(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("bad URL %q: %w", s, err)
+	}
+	if u.IsAbs() {
+		return s, nil
+	}
+	b, err := url.Parse(strings.TrimRight(fr.t.BaseURL, "/") + "/")
+	if err != nil {
+		return "", err
+	}
+	return b.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery, Fragment: u.Fragment}).String(), nil
+}

@@ -1,0 +1,316 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/otpauth"
+	"github.com/kapu-dev/kapu/qr"
+)
+
+// period is the TOTP step of SPEC §2; boundary moves are on it.
+const period = 30 * time.Second
+
+// locator turns a flow target into a browser locator, expanding variables.
+func (fr *flowRun) locator(t flow.Target) (browser.Locator, error) {
+	name, _, err := fr.expand(t.Value)
+	if err != nil {
+		return browser.Locator{}, err
+	}
+	l := browser.Locator{Name: name, Exact: t.Exact, Roles: t.Roles}
+	switch t.By {
+	case flow.ByName:
+		l.By = browser.ByRole
+	case flow.ByLabel:
+		l.By = browser.ByLabel
+	case flow.ByText:
+		l.By = browser.ByText
+	case flow.ByCSS:
+		l.By = browser.ByCSS
+	}
+	return l, nil
+}
+
+// realWait is how long a step may wait for the wall clock, beyond its
+// timeout: a real 30 s boundary is not a slow page.
+func (fr *flowRun) realWait(ctx context.Context, s flow.Step) time.Duration {
+	if !fr.t.Real {
+		return 0
+	}
+	switch s := s.(type) {
+	case flow.Clock:
+		return s.D + period + time.Second
+	case flow.TOTP:
+		return period + time.Second
+	case flow.Wait:
+		return s.D
+	}
+	return 0
+}
+
+// exec runs one step and returns what it did, for the live line.
+func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
+	tab := fr.tab
+	switch s := s.(type) {
+	case flow.Open:
+		u, _, err := fr.expand(s.URL)
+		if err != nil {
+			return "open", err
+		}
+		full, err := fr.resolve(u)
+		if err != nil {
+			return "open " + u, err
+		}
+		return "open " + u, tab.Open(ctx, full)
+	case flow.Click:
+		l, err := fr.locator(s.Target)
+		if err != nil {
+			return "click", err
+		}
+		return "click " + shown(s.Target, l), tab.Click(ctx, l)
+	case flow.Fill:
+		l, err := fr.locator(s.Target)
+		if err != nil {
+			return "fill", err
+		}
+		v, secret, err := fr.expand(s.Value)
+		text := fmt.Sprintf("fill %s with %q", shown(s.Target, l), v)
+		if secret {
+			text = fmt.Sprintf("fill %s with %s", shown(s.Target, l), Mask)
+			fr.secretLocs = append(fr.secretLocs, l)
+		}
+		if err != nil {
+			return text, err
+		}
+		return text, tab.Fill(ctx, l, v)
+	case flow.Check:
+		l, err := fr.locator(s.Target)
+		if err != nil {
+			return s.Kind(), err
+		}
+		return s.Kind() + " " + shown(s.Target, l), tab.SetChecked(ctx, l, s.Checked)
+	case flow.Press:
+		return "press " + strings.Join(s.Keys, ", "), tab.Press(ctx, s.Keys...)
+	case flow.Type:
+		v, secret, err := fr.expand(s.Text)
+		text := fmt.Sprintf("type %q", v)
+		if secret {
+			text = "type " + Mask
+		}
+		if err != nil {
+			return text, err
+		}
+		return text, tab.Type(ctx, v)
+	case flow.Focus:
+		l, err := fr.locator(s.Target)
+		if err != nil {
+			return "focus", err
+		}
+		return "focus " + shown(s.Target, l), tab.Focus(ctx, l)
+	case flow.Expect:
+		return fr.expect(ctx, s)
+	case flow.Scan:
+		return fr.scan(ctx, s)
+	case flow.Read:
+		l, err := fr.locator(s.Target)
+		if err != nil {
+			return "read", err
+		}
+		text := fmt.Sprintf("read %s → %s", shown(s.Target, l), s.As)
+		v, err := tab.Read(ctx, l, s.Attr)
+		if err != nil {
+			return text, err
+		}
+		if s.Secret {
+			fr.secretLocs = append(fr.secretLocs, l)
+		}
+		fr.set(s.As, v, s.Secret)
+		return fmt.Sprintf("%s = %q", text, v), nil
+	case flow.TOTP:
+		return fr.totp(ctx, s)
+	case flow.Clock:
+		return fr.clock(ctx, s)
+	case flow.Wait:
+		t := time.NewTimer(s.D)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return "wait " + s.D.String(), nil
+		case <-ctx.Done():
+			return "wait " + s.D.String(), ctx.Err()
+		}
+	case flow.User:
+		return fr.user(ctx, s)
+	case flow.Set:
+		v, secret, err := fr.expand(s.Value)
+		if err != nil {
+			return "set " + s.Name, err
+		}
+		fr.set(s.Name, v, secret || s.Secret)
+		return fmt.Sprintf("set %s = %q", s.Name, v), nil
+	case flow.Screenshot:
+		return "screenshot " + s.Name, nil // every captured step keeps one
+	}
+	return "", fmt.Errorf("kapu bug: no runner for %T", s) // a test covers every kind
+}
+
+func (fr *flowRun) scan(ctx context.Context, s flow.Scan) (string, error) {
+	l, err := fr.locator(s.Target)
+	if err != nil {
+		return "scan", err
+	}
+	text := fmt.Sprintf("scan %s → %s", shown(s.Target, l), s.As)
+	png, err := fr.tab.ElementScreenshot(ctx, l)
+	if err != nil {
+		return text, err
+	}
+	v, err := qr.Decode(png)
+	if err != nil {
+		return text, err
+	}
+	fr.secretLocs = append(fr.secretLocs, l)
+	if strings.HasPrefix(strings.ToLower(v), "otpauth:") {
+		k, err := otpauth.Parse(v)
+		if err != nil {
+			return text, fmt.Errorf("the QR code holds a broken otpauth URI: %w", err)
+		}
+		fr.r.mask.add(k.Secret) // the URI shows, its secret masked
+	}
+	fr.set(s.As, v, false)
+	return fmt.Sprintf("%s = %q", text, v), nil
+}
+
+// totp computes a code at phone time. On the wall clock it never gives a
+// code of a step already used for this key: it waits for the next step.
+func (fr *flowRun) totp(ctx context.Context, s flow.TOTP) (string, error) {
+	key := strings.TrimSuffix(strings.TrimPrefix(s.Key.Raw, "${"), "}")
+	text := fmt.Sprintf("totp %s → %s", key, s.As)
+	if s.Skew != 0 {
+		text = fmt.Sprintf("totp %s, phone clock %+v → %s", key, s.Skew, s.As)
+	}
+	v, _, err := fr.expand(s.Key)
+	if err != nil {
+		return text, err
+	}
+	k, err := otpauth.FromText(v)
+	if err != nil {
+		return text, err
+	}
+	fr.r.mask.add(k.Secret)
+	now, err := fr.t.Clock.Now(ctx)
+	if err != nil {
+		return text, fmt.Errorf("read the IdP clock: %w", err)
+	}
+	phone := now.Add(s.Skew)
+	if fr.t.Real {
+		step := phone.Unix() / int64(k.Period)
+		fr.r.lastMu.Lock()
+		last, used := fr.r.lastStep[k.Secret]
+		fr.r.lastMu.Unlock()
+		if used && step <= last {
+			wait := time.Unix((last+1)*int64(k.Period), 0).Sub(phone)
+			if err := fr.t.Clock.Advance(ctx, wait); err != nil {
+				return text, err
+			}
+			phone = phone.Add(wait)
+			step = last + 1
+		}
+		fr.r.lastMu.Lock()
+		fr.r.lastStep[k.Secret] = step
+		fr.r.lastMu.Unlock()
+	}
+	code, err := k.Code(phone)
+	if err != nil {
+		return text, err
+	}
+	fr.set(s.As, code, true)
+	return text + " = " + Mask, nil
+}
+
+// clock moves the IdP clock through the target's Clock: the test API
+// jumps, the wall clock waits. Only forward.
+func (fr *flowRun) clock(ctx context.Context, s flow.Clock) (string, error) {
+	var text string
+	switch s.Move {
+	case flow.Advance:
+		text = "clock +" + s.D.String()
+	case flow.BeforeBoundary:
+		text = fmt.Sprintf("clock to %s before a 30 s boundary", s.D)
+	case flow.AfterBoundary:
+		text = fmt.Sprintf("clock to %s after a 30 s boundary", s.D)
+	}
+	now, err := fr.t.Clock.Now(ctx)
+	if err != nil {
+		return text, fmt.Errorf("read the IdP clock: %w", err)
+	}
+	move := s.D
+	if s.Move != flow.Advance {
+		next := now.Truncate(period).Add(period) // the next boundary
+		target := next.Add(s.D)
+		if s.Move == flow.BeforeBoundary {
+			target = next.Add(-s.D)
+			if !target.After(now) {
+				target = target.Add(period)
+			}
+		}
+		move = target.Sub(now)
+	}
+	if err := fr.t.Clock.Advance(ctx, move); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return text, err
+		}
+		return text, fmt.Errorf("move the IdP clock: %w", err)
+	}
+	return fmt.Sprintf("%s (+%s)", text, move.Round(time.Millisecond)), nil
+}
+
+func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
+	var u User
+	if fr.t.Users != nil {
+		var err error
+		if u, err = fr.t.Users.NewUser(ctx); err != nil {
+			return "user fresh", fmt.Errorf("make a user through the test API: %w", err)
+		}
+	} else {
+		if s.As != "user" {
+			return "user " + s.As, fmt.Errorf("a second user (%s) needs the test API", s.As)
+		}
+		get := fr.r.opts.Getenv
+		u = User{Username: get("KAPU_USERNAME"), Password: get("KAPU_PASSWORD"), Name: get("KAPU_NAME")}
+		var missing []string
+		for k, v := range map[string]string{"KAPU_USERNAME": u.Username, "KAPU_PASSWORD": u.Password, "KAPU_NAME": u.Name} {
+			if v == "" {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return "user from the environment", fmt.Errorf("the target has no test API: set %s (the user's login and the full name the IdP greets them by)", strings.Join(missing, ", "))
+		}
+	}
+	fr.set(s.As, u.Username, false)
+	fr.set(s.As+".username", u.Username, false)
+	fr.set(s.As+".password", u.Password, true)
+	fr.set(s.As+".name", u.Name, false)
+	fr.userKey = u.Username
+	return fmt.Sprintf("user %s = %s (%s)", s.As, u.Username, u.Name), nil
+}
+
+// shown is how a target reads in a live line: the roles only when the
+// flow named them.
+func shown(t flow.Target, l browser.Locator) string {
+	if t.By == flow.ByName && t.Explicit {
+		return l.String()
+	}
+	if t.By == flow.ByName {
+		return fmt.Sprintf("%q", l.Name)
+	}
+	return l.String()
+}
+
+// describe is a step's text before it runs (for steps never run).
+func describe(s flow.Step) string { return s.Kind() + " (" + s.Pos().String() + ")" }

@@ -1,0 +1,127 @@
+// Package testapi is a client of the test-control API that a target may
+// serve under /__kapu/ (SPEC §3): its clock, fresh users and reset.
+package testapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrNoAPI means the target does not serve the test API.
+var ErrNoAPI = errors.New("the target has no test API (/__kapu/)")
+
+// Client talks to one target's test API.
+type Client struct {
+	Base string // the target's base URL
+	HTTP *http.Client
+}
+
+// New returns a client for the target at base.
+func New(base string) *Client {
+	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// User is a user the API made.
+type User struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+type clockState struct {
+	Now    time.Time `json:"now"`
+	Frozen bool      `json:"frozen"`
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
+	if err != nil {
+		return fmt.Errorf("test API %s: %w", path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("test API %s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if res.StatusCode == http.StatusNotFound && !json.Valid(b) {
+		return ErrNoAPI
+	}
+	if res.StatusCode >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(b, &e)
+		if e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+		}
+		return fmt.Errorf("test API %s %s: %d %s", method, path, res.StatusCode, e.Error)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("test API %s %s: bad JSON: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// Probe tells whether the target serves the test API.
+func (c *Client) Probe(ctx context.Context) (bool, error) {
+	var st clockState
+	err := c.do(ctx, http.MethodGet, "/__kapu/clock", nil, &st)
+	if errors.Is(err, ErrNoAPI) || (err == nil && st.Now.IsZero()) {
+		return false, nil
+	}
+	if err != nil && strings.Contains(err.Error(), ": 4") {
+		return false, nil // an answer, but not the test API
+	}
+	return err == nil, err
+}
+
+// Now is the IdP's time.
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	var st clockState
+	err := c.do(ctx, http.MethodGet, "/__kapu/clock", nil, &st)
+	return st.Now, err
+}
+
+// Advance freezes the IdP clock and moves it on by d, in one call: a
+// flow that moves time works whether the clock was running or not.
+func (c *Client) Advance(ctx context.Context, d time.Duration) error {
+	return c.do(ctx, http.MethodPost, "/__kapu/clock", map[string]any{"freeze": true, "advance": d.String()}, nil)
+}
+
+// Freeze stops the IdP clock where it is.
+func (c *Client) Freeze(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/__kapu/clock", map[string]any{"freeze": true}, nil)
+}
+
+// NewUser makes a fresh user, not enrolled.
+func (c *Client) NewUser(ctx context.Context) (User, error) {
+	var u User
+	err := c.do(ctx, http.MethodPost, "/__kapu/users", map[string]any{}, &u)
+	return u, err
+}
+
+// Reset forgets the users, sessions and lockouts made since start.
+func (c *Client) Reset(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/__kapu/reset", map[string]any{}, nil)
+}
