@@ -372,3 +372,51 @@ func (t *Tab) ElementScreenshot(ctx context.Context, l Locator) ([]byte, error) 
 	})
 	return png, err
 }
+
+// maxTabs bounds TabTo: a page whose control is further than this many
+// Tab presses away is not usable by keyboard anyway.
+const maxTabs = 80
+
+// TabTo presses Tab until the element has the focus, and returns how
+// many presses it took. It fails, naming where the focus went, when the
+// element is never reached.
+func (t *Tab) TabTo(ctx context.Context, l Locator) (int, error) {
+	el, err := t.Wait(ctx, l)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = t.run(ctx, func(ctx context.Context) error {
+		var path []string
+		for ; n <= maxTabs; n++ {
+			focused, err := call[bool](ctx, el, `function() { return document.activeElement === this; }`)
+			if err != nil {
+				return err
+			}
+			if focused {
+				return t.slow(ctx)
+			}
+			if n == maxTabs {
+				break
+			}
+			if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+				return fmt.Errorf("press Tab: %w", err)
+			}
+			if f, err := t.focusedName(ctx); err == nil && len(path) < 12 {
+				path = append(path, f)
+			}
+		}
+		return fmt.Errorf("%s not reached after %d × Tab; the focus went through: %s…", el, maxTabs, strings.Join(path, ", "))
+	})
+	return n, err
+}
+
+// focusedName is the role and name of the focused element, for messages.
+func (t *Tab) focusedName(ctx context.Context) (string, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const a = document.activeElement;
+		if (!a || a === document.body) return "(page)";
+		const name = (a.labels && a.labels[0] ? a.labels[0].innerText : a.getAttribute("aria-label") || a.innerText || a.value || "").trim().slice(0, 40);
+		return a.tagName.toLowerCase() + (name ? " " + JSON.stringify(name) : "");
+	})()`))
+}

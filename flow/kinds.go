@@ -39,6 +39,8 @@ func init() {
 			decode: decodePress, schema: schemaPress},
 		"type": {doc: "type text into the focused element, key by key", example: "type: ${code}",
 			decode: decodeType, schema: schemaText},
+		"tab-to": {doc: "press Tab until an element has the focus, as a keyboard user does; fails if Tab never reaches it", example: "tab-to: Bejelentkezés",
+			decode: decodeTargetStep(nil, func(b Base, t Target) Step { return TabTo{b, t} }), schema: schemaTarget},
 		"focus": {doc: "move the focus to an element", example: "focus: Felhasználónév",
 			decode: decodeTargetStep(nil, func(b Base, t Target) Step { return Focus{b, t} }), schema: schemaTarget},
 		"expect": {doc: "wait until what is seen holds: alert, heading, text, title, url, value, checked, expanded, focused, visible, absent, attr, equal, different", example: "expect: {alert: Hibás vagy lejárt kód.}",
@@ -57,6 +59,8 @@ func init() {
 			mods: []string{"as"}, decode: decodeUser, schema: schemaUser},
 		"set": {doc: "set variables: a mapping of name: value", example: "set: {greeting: Sikeres bejelentkezés}",
 			mods: []string{"secret"}, decode: decodeSet, schema: schemaSet},
+		"device": {doc: "go on in another browser (own cookies), as on a second device; made on first use; \"main\" is the first", example: "device: phone",
+			decode: decodeDevice, schema: schemaText},
 		"screenshot": {doc: "keep a named screenshot for the report", example: "screenshot: QR page",
 			decode: decodeScreenshot, schema: schemaText},
 		"include": {doc: "run the steps of another file (path relative to this one); with: sets variables", example: "include: steps/login.yaml",
@@ -469,6 +473,18 @@ func decodeSet(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Ste
 		out = append(out, Set{sb, k.Value, t, secret})
 	}
 	return out
+}
+
+func decodeDevice(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+	s, ok := c.scalar(n, "device")
+	if !ok {
+		return nil
+	}
+	if !validName(s) {
+		c.errorf(n, "device: want a name such as phone (letters, digits, _ and -)")
+		return nil
+	}
+	return []Step{Device{b, s}}
 }
 
 func decodeScreenshot(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {

@@ -94,6 +94,11 @@ type (
 		Base
 		Text Text
 	}
+	// TabTo presses Tab until Target has the focus (keyboard-only flows).
+	TabTo struct {
+		Base
+		Target Target
+	}
 	// Focus moves the focus to an element.
 	Focus struct {
 		Base
@@ -148,6 +153,11 @@ type (
 		Value  Text
 		Secret bool
 	}
+	// Device switches to another browser context, as a second device.
+	Device struct {
+		Base
+		Name string
+	}
 	// Screenshot keeps a named screenshot for the report.
 	Screenshot struct {
 		Base
@@ -171,6 +181,7 @@ func (s Check) Kind() string    { return map[bool]string{true: "check", false: "
 func (Press) Kind() string      { return "press" }
 func (Type) Kind() string       { return "type" }
 func (Focus) Kind() string      { return "focus" }
+func (TabTo) Kind() string      { return "tab-to" }
 func (Expect) Kind() string     { return "expect" }
 func (Scan) Kind() string       { return "scan" }
 func (Read) Kind() string       { return "read" }
@@ -180,6 +191,7 @@ func (Wait) Kind() string       { return "wait" }
 func (User) Kind() string       { return "user" }
 func (Set) Kind() string        { return "set" }
 func (Screenshot) Kind() string { return "screenshot" }
+func (Device) Kind() string     { return "device" }
 
 // Assertion is one thing an Expect step checks.
 type Assertion struct {

@@ -17,7 +17,8 @@ type flowRun struct {
 	r       *run
 	f       *flow.Flow
 	t       Target
-	tab     *browser.Tab
+	tab     *browser.Tab            // the current device's
+	tabs    map[string]*browser.Tab // by device name; "main" first
 	attempt int
 
 	vars       map[string]string // name, and name.field for users
@@ -57,8 +58,12 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	if err != nil {
 		return Failed, r.mask.mask(err.Error()), "", nil
 	}
-	defer tab.Close()
-	fr.tab = tab
+	fr.tab, fr.tabs = tab, map[string]*browser.Tab{"main": tab}
+	defer func() {
+		for _, t := range fr.tabs {
+			t.Close()
+		}
+	}()
 	var steps []StepResult
 	for _, v := range f.Vars {
 		val, secret, err := fr.expand(v.Value)
@@ -165,6 +170,8 @@ func base(s flow.Step) flow.Base {
 		return s.Base
 	case flow.Focus:
 		return s.Base
+	case flow.TabTo:
+		return s.Base
 	case flow.Expect:
 		return s.Base
 	case flow.Scan:
@@ -182,6 +189,8 @@ func base(s flow.Step) flow.Base {
 	case flow.Set:
 		return s.Base
 	case flow.Screenshot:
+		return s.Base
+	case flow.Device:
 		return s.Base
 	}
 	return flow.Base{}

@@ -112,6 +112,13 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 			return "focus", err
 		}
 		return "focus " + shown(s.Target, l), tab.Focus(ctx, l)
+	case flow.TabTo:
+		l, err := fr.locator(s.Target)
+		if err != nil {
+			return "tab-to", err
+		}
+		n, err := tab.TabTo(ctx, l)
+		return fmt.Sprintf("tab to %s (%d × Tab)", shown(s.Target, l), n), err
 	case flow.Expect:
 		return fr.expect(ctx, s)
 	case flow.Scan:
@@ -155,6 +162,17 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 		return fmt.Sprintf("set %s = %q", s.Name, v), nil
 	case flow.Screenshot:
 		return "screenshot " + s.Name, nil // every captured step keeps one
+	case flow.Device:
+		if t, ok := fr.tabs[s.Name]; ok {
+			fr.tab = t
+			return "device " + s.Name, nil
+		}
+		t, err := fr.r.tab(ctx)
+		if err != nil {
+			return "device " + s.Name + " (new)", err
+		}
+		fr.tabs[s.Name], fr.tab = t, t
+		return "device " + s.Name + " (new)", nil
 	}
 	return "", fmt.Errorf("kapu bug: no runner for %T", s) // a test covers every kind
 }

@@ -28,11 +28,11 @@ import (
 
 type runFlags struct {
 	baseURL, chromium, browserURL, users, artifacts, mockAddr string
-	workers, retries                                           int
-	timeout, flowTimeout, slowMo                               time.Duration
-	headful, allowDestructive, showSecrets, noColor            bool
-	skew                                                       int
-	faults                                                     string
+	workers, retries                                          int
+	timeout, flowTimeout, slowMo                              time.Duration
+	headful, allowDestructive, showSecrets, noColor           bool
+	skew                                                      int
+	faults                                                    string
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
