@@ -34,9 +34,13 @@ type Locator struct {
 	Roles []string // ByRole, ByLabel: any of these; empty: any role
 	Name  string   // the name, label, text or selector
 	Exact bool     // exact (after Unicode NFC and white space folding), else a substring
+	Desc  string   // how messages name it; "": from the fields
 }
 
 func (l Locator) String() string {
+	if l.Desc != "" {
+		return l.Desc
+	}
 	q := fmt.Sprintf("%q", l.Name)
 	if !l.Exact {
 		q = "~" + q

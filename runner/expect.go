@@ -26,20 +26,22 @@ func (fr *flowRun) expect(ctx context.Context, s flow.Expect) (string, error) {
 		parts[i] = fr.r.mask.mask(parts[i])
 	}
 	text := "expect " + strings.Join(parts, ", ")
-	var lastErr error
+	var lastErr error // the last real mismatch, not the deadline's error
 	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 150*time.Millisecond) {
-		lastErr = nil
+		var err error
 		for _, a := range s.Assertions {
-			if err := fr.check(ctx, a); err != nil {
-				lastErr = err
+			if err = fr.check(ctx, a); err != nil {
 				break
 			}
 		}
-		if lastErr == nil {
+		if err == nil {
 			return text, nil
 		}
-		if _, ok := lastErr.(fatal); ok {
-			return text, lastErr
+		if _, ok := err.(fatal); ok {
+			return text, err
+		}
+		if ctx.Err() == nil || lastErr == nil {
+			lastErr = err
 		}
 		select {
 		case <-time.After(delay):

@@ -107,7 +107,7 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 	sctx, cancel := context.WithTimeout(ctx, d+fr.realWait(ctx, s))
 	defer cancel()
 	text, err := fr.exec(sctx, s)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	if err != nil && errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 		err = fmt.Errorf("timed out after %s: %w", d, err)
 	}
 	res := StepResult{Text: fr.r.mask.mask(text), Status: Passed, Took: time.Since(start)}

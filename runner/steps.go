@@ -33,6 +33,9 @@ func (fr *flowRun) locator(t flow.Target) (browser.Locator, error) {
 	case flow.ByCSS:
 		l.By = browser.ByCSS
 	}
+	if t.By == flow.ByName && !t.Explicit {
+		l.Desc = fmt.Sprintf("%q", name) // the step's default roles: not worth a list
+	}
 	return l, nil
 }
 
@@ -320,15 +323,7 @@ func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 
 // shown is how a target reads in a live line: the roles only when the
 // flow named them.
-func shown(t flow.Target, l browser.Locator) string {
-	if t.By == flow.ByName && t.Explicit {
-		return l.String()
-	}
-	if t.By == flow.ByName {
-		return fmt.Sprintf("%q", l.Name)
-	}
-	return l.String()
-}
+func shown(_ flow.Target, l browser.Locator) string { return l.String() }
 
 // describe is a step's text before it runs (for steps never run).
 func describe(s flow.Step) string { return s.Kind() + " (" + s.Pos().String() + ")" }

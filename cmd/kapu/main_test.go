@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kapu-dev/kapu/browser"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var kapuBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kapu-bin")
+	if err != nil {
+		panic(err)
+	}
+	kapuBin = filepath.Join(dir, "kapu")
+	if out, err := exec.Command("go", "build", "-o", kapuBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build kapu: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// kapu runs the binary from the repository's top, as a user would.
+func kapu(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kapuBin, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func needChromium(t *testing.T) {
+	if _, err := browser.FindChromium(""); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		os.WriteFile(p, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/kapu -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", p, got, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	out, _, code := kapu(t, nil, "validate", "flows")
+	if code != 0 || !strings.Contains(out, "valid") {
+		t.Errorf("validate flows: exit %d, %q", code, out)
+	}
+	_, errOut, code := kapu(t, nil, "validate", "flow/testdata/invalid/many.yaml")
+	if code != 2 {
+		t.Errorf("validate a broken flow: exit %d, want 2", code)
+	}
+	golden(t, "validate-many.txt", errOut)
+	_, errOut, code = kapu(t, nil, "validate", "cmd/kapu/testdata/empty")
+	if code != 2 || !strings.Contains(errOut, "no flows found") {
+		t.Errorf("no flows: exit %d, %q", code, errOut)
+	}
+}
+
+func TestSchemaCommand(t *testing.T) {
+	t.Parallel()
+	out, _, code := kapu(t, nil, "schema")
+	want, _ := os.ReadFile("../../flows/kapu.schema.json")
+	if code != 0 || out != string(want) {
+		t.Errorf("kapu schema: exit %d; output equals flows/kapu.schema.json: %v", code, out == string(want))
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	needChromium(t)
+	out, _, code := kapu(t, nil, "run", "--workers", "2", "flows/start-page.yaml", "flows/not-enrolled.yaml")
+	if code != 0 || !strings.Contains(out, "2 passed, 0 failed, 0 skipped") {
+		t.Errorf("passing flows: exit %d\n%s", code, out)
+	}
+	out, _, code = kapu(t, nil, "run", "--artifacts", t.TempDir(), "runner/testdata/fail-expect.yaml")
+	if code != 1 || !strings.Contains(out, "0 passed, 1 failed") || !strings.Contains(out, "screenshot: ") {
+		t.Errorf("failing flow: exit %d, want 1\n%s", code, out)
+	}
+	_, errOut, code := kapu(t, nil, "run", "flow/testdata/invalid/many.yaml")
+	if code != 2 || !strings.Contains(errOut, "did you mean") {
+		t.Errorf("invalid flow: exit %d, want 2\n%s", code, errOut)
+	}
+}
+
+func TestUnreachableTarget(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	_, errOut, code := kapu(t, nil, "run", "--base-url", "http://127.0.0.1:1", "flows/start-page.yaml")
+	if code != 2 || !strings.Contains(errOut, "unreachable") {
+		t.Errorf("exit %d, want 2 with \"unreachable\": %q", code, errOut)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("took %v to give up", time.Since(start))
+	}
+}
+
+func TestMissingChromium(t *testing.T) {
+	t.Parallel()
+	_, errOut, code := kapu(t, nil, "run", "--chromium", "/nonexistent/chromium", "flows/start-page.yaml")
+	if code != 2 || !strings.Contains(errOut, "apt-get install -y chromium") {
+		t.Errorf("exit %d, want 2 saying how to install Chromium: %q", code, errOut)
+	}
+}
+
+// TestInterruptLeavesNoChromium stops kapu run in the middle of a flow
+// and finds no Chromium process and no profile left behind.
+func TestInterruptLeavesNoChromium(t *testing.T) {
+	t.Parallel()
+	needChromium(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tmp := t.TempDir()
+			cmd := exec.Command(kapuBin, "run", "--workers", "1", "flows/login.yaml")
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+			var out syncBuffer
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait until a step has run: the browser is up, a flow is going.
+			deadline := time.Now().Add(60 * time.Second)
+			for !strings.Contains(out.String(), "✓ open") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if len(chromiumsUsing(tmp)) == 0 {
+				t.Fatalf("no Chromium seen before the signal; output:\n%s", out.String())
+			}
+			cmd.Process.Signal(sig)
+			cmd.Wait()
+			// Chromium's children may take a moment to notice their parent went.
+			var left []string
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				if left = chromiumsUsing(tmp); len(left) == 0 {
+					break
+				}
+			}
+			if len(left) > 0 {
+				t.Errorf("after %v: Chromium processes left: %v", sig, left)
+			}
+			if sig != syscall.SIGKILL {
+				if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+					t.Errorf("after %v: %d profile directories left in TMPDIR", sig, len(ents))
+				}
+			}
+		})
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// chromiumsUsing lists the processes whose command line names dir.
+func chromiumsUsing(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		cl := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cl, dir) && strings.Contains(cl, "chrom") {
+			out = append(out, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/mockidp"
+	"github.com/kapu-dev/kapu/runner"
+	"github.com/kapu-dev/kapu/testapi"
+	"github.com/kapu-dev/kapu/internal/kaputest"
+)
+
+// mockTargets gives each flow its own mock on loopback.
+type mockTargets struct {
+	t      *testing.T
+	noAPI  bool
+	faults []string
+}
+
+type users struct{ c *testapi.Client }
+
+func (u users) NewUser(ctx context.Context) (runner.User, error) {
+	x, err := u.c.NewUser(ctx)
+	return runner.User{Username: x.Username, Password: x.Password, Name: x.Name}, err
+}
+
+func (m mockTargets) Target(ctx context.Context, f *flow.Flow) (runner.Target, func(), error) {
+	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: !m.noAPI, Clock: mockidp.FrozenClock(time.Now().UTC())})
+	if err != nil {
+		return runner.Target{}, nil, err
+	}
+	ts := httptest.NewServer(srv)
+	api := testapi.New(ts.URL)
+	if m.noAPI {
+		return runner.Target{BaseURL: ts.URL, Clock: api}, ts.Close, nil
+	}
+	return runner.Target{BaseURL: ts.URL, Clock: api, Users: users{api}, TestAPI: true}, ts.Close, nil
+}
+
+func load(t *testing.T, files ...string) []*flow.Flow {
+	t.Helper()
+	flows, err := flow.Load(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flows
+}
+
+// collect runs flows and returns the summary and every event.
+func collect(t *testing.T, flows []*flow.Flow, targets runner.Targets, opts runner.Options) (runner.Summary, []runner.Event) {
+	t.Helper()
+	kaputest.Browser(t) // skips without Chromium (fails under CI)
+	var mu sync.Mutex
+	var evs []runner.Event
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sum, err := runner.Run(ctx, flows, targets, opts, func(ev runner.Event) {
+		mu.Lock()
+		evs = append(evs, ev)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, evs
+}
+
+func TestMain(m *testing.M) { kaputest.Main(m) }
+
+func TestRunResults(t *testing.T) {
+	t.Parallel()
+	flows := load(t, "testdata/pass.yaml", "testdata/fail-expect.yaml", "testdata/missing.yaml", "testdata/noqr.yaml", "testdata/slow.yaml")
+	sum, evs := collect(t, flows, mockTargets{t: t}, runner.Options{Workers: 2})
+	byName := map[string]*runner.Result{}
+	for _, r := range sum.Results {
+		byName[r.Flow.Name] = r
+	}
+	tests := []struct {
+		flow   string
+		status runner.Status
+		err    []string
+	}{
+		{"átmegy", runner.Passed, nil},
+		{"rossz elvárás", runner.Failed, []string{"testdata/fail-expect.yaml:8:5: expect:", `alert: want "Hibás jelszó.", found "Hibás felhasználónév vagy jelszó."`}},
+		{"hiányzó elem", runner.Failed, []string{`no "Ügyfélkapu++" on the page`, `nearest: link "Ügyfélkapu+"`, "timed out after 1s"}},
+		{"nem QR-kód", runner.Failed, []string{"no QR code could be read"}},
+		{"lassú lépés", runner.Failed, []string{"timed out after 500ms", `want "Ez a szöveg sosem jelenik meg" on the page`}},
+	}
+	for _, tt := range tests {
+		r := byName[tt.flow]
+		if r == nil {
+			t.Errorf("%s: no result", tt.flow)
+			continue
+		}
+		if r.Status != tt.status {
+			t.Errorf("%s: %s, want %s (%s)", tt.flow, r.Status, tt.status, r.Err)
+		}
+		for _, want := range tt.err {
+			if !strings.Contains(r.Err, want) {
+				t.Errorf("%s: error %q lacks %q", tt.flow, r.Err, want)
+			}
+		}
+	}
+	if sum.Passed != 1 || sum.Failed != 4 {
+		t.Errorf("summary %d passed %d failed, want 1 and 4", sum.Passed, sum.Failed)
+	}
+	// A failed step keeps a screenshot, and the steps after it are not run.
+	var shot []byte
+	for _, ev := range evs {
+		if ev.Kind == runner.StepEnd && ev.Status == runner.Failed && ev.Flow.Name == "rossz elvárás" {
+			shot = ev.Screenshot
+		}
+	}
+	if _, err := png.Decode(bytes.NewReader(shot)); err != nil {
+		t.Errorf("failed step's screenshot: %v", err)
+	}
+	last := byName["rossz elvárás"].Steps
+	if got := last[len(last)-1].Status; got != runner.NotRun {
+		t.Errorf("step after the failure: %s, want not run", got)
+	}
+}
+
+func TestSecretsMasked(t *testing.T) {
+	t.Parallel()
+	flows := load(t, "../flows/login.yaml")
+	var pw []string
+	targets := recordingTargets{mockTargets{t: t}, &pw}
+	sum, evs := collect(t, flows, targets, runner.Options{Workers: 1, Screenshots: true})
+	if sum.Passed != 1 {
+		t.Fatalf("login flow: %+v", sum.Results[0])
+	}
+	for _, ev := range evs {
+		for _, p := range pw {
+			if strings.Contains(ev.Text, p) || strings.Contains(ev.Err, p) {
+				t.Errorf("password in event %q", ev.Text)
+			}
+		}
+		if ev.Kind == runner.StepEnd && strings.Contains(ev.Text, "secret=") && !strings.Contains(ev.Text, "secret=••••") {
+			t.Errorf("key in event %q", ev.Text)
+		}
+		if ev.Kind == runner.StepEnd && strings.HasPrefix(ev.Text, "totp") && !strings.HasSuffix(ev.Text, "= ••••") {
+			t.Errorf("code in event %q", ev.Text)
+		}
+	}
+}
+
+// recordingTargets remembers the passwords of the users it makes.
+type recordingTargets struct {
+	mockTargets
+	pw *[]string
+}
+
+type recordingUsers struct {
+	runner.Users
+	pw *[]string
+}
+
+func (u recordingUsers) NewUser(ctx context.Context) (runner.User, error) {
+	x, err := u.Users.NewUser(ctx)
+	*u.pw = append(*u.pw, x.Password)
+	return x, err
+}
+
+func (r recordingTargets) Target(ctx context.Context, f *flow.Flow) (runner.Target, func(), error) {
+	t, rel, err := r.mockTargets.Target(ctx, f)
+	t.Users = recordingUsers{t.Users, r.pw}
+	return t, rel, err
+}
+
+func TestSkippedWithoutTestAPI(t *testing.T) {
+	t.Parallel()
+	sum, _ := collect(t, load(t, "testdata/needs-api.yaml"), mockTargets{t: t, noAPI: true}, runner.Options{})
+	if r := sum.Results[0]; r.Status != runner.Skipped || !strings.Contains(r.Reason, "test API") {
+		t.Errorf("got %s (%s), want skipped for the test API", r.Status, r.Reason)
+	}
+}
