@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/internal/kaputest"
 	"github.com/kapu-dev/kapu/mockidp"
 	"github.com/kapu-dev/kapu/runner"
 	"github.com/kapu-dev/kapu/testapi"
-	"github.com/kapu-dev/kapu/internal/kaputest"
 )
 
 // mockTargets gives each flow its own mock on loopback.
