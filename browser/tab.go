@@ -20,18 +20,16 @@ type Tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	frame     cdp.FrameID
-	requested int // main-frame navigations requested or started
-	loading   bool
-	loaded    chan struct{} // closed when the main frame stops loading
-	gone      <-chan struct{}
+	mu    sync.Mutex
+	frame cdp.FrameID
+	nav   navCount
+	gone  <-chan struct{}
 }
 
 // NewTab opens a tab in a new browser context.
 func (b *Browser) NewTab(ctx context.Context) (*Tab, error) {
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	t := &Tab{b: b, ctx: tctx, cancel: cancel, loaded: closedChan()}
+	t := &Tab{b: b, ctx: tctx, cancel: cancel}
 	// The first run opens the tab and binds its life to the context it
 	// gets: give it the tab's own, and bound the wait by ctx here.
 	opened := make(chan error, 1)
@@ -60,11 +58,9 @@ func (b *Browser) NewTab(ctx context.Context) (*Tab, error) {
 	return t, nil
 }
 
-func closedChan() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}
+// navCount counts the main frame's navigations: requested, started
+// loading, stopped loading.
+type navCount struct{ requested, started, stopped int }
 
 // event tracks the main frame's navigations. It runs in the tab's loop.
 func (t *Tab) event(ev any) {
@@ -73,18 +69,15 @@ func (t *Tab) event(ev any) {
 	switch e := ev.(type) {
 	case *page.EventFrameRequestedNavigation:
 		if e.FrameID == t.frame {
-			t.requested++
+			t.nav.requested++
 		}
 	case *page.EventFrameStartedLoading:
-		if e.FrameID == t.frame && !t.loading {
-			t.requested++
-			t.loading = true
-			t.loaded = make(chan struct{})
+		if e.FrameID == t.frame {
+			t.nav.started++
 		}
 	case *page.EventFrameStoppedLoading:
-		if e.FrameID == t.frame && t.loading {
-			t.loading = false
-			close(t.loaded)
+		if e.FrameID == t.frame {
+			t.nav.stopped++
 		}
 	}
 }
@@ -136,12 +129,20 @@ func (t *Tab) slow(ctx context.Context) error {
 // Open loads url and waits for its load event.
 func (t *Tab) Open(ctx context.Context, url string) error {
 	return t.run(ctx, func(ctx context.Context) error {
-		res, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
+		before := t.navCount()
+		res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: url})
 		if err != nil {
 			return fmt.Errorf("open %s: %w", url, err)
 		}
-		if res != nil && res.Status >= 400 {
-			return fmt.Errorf("open %s: HTTP %d %s", url, res.Status, res.StatusText)
+		if res.ErrorText != "" {
+			return fmt.Errorf("open %s: %s", url, res.ErrorText)
+		}
+		if err := t.settle(ctx, before); err != nil {
+			return fmt.Errorf("open %s: %w", url, err)
+		}
+		status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(performance.getEntriesByType("navigation")[0] || {}).responseStatus || 0`))
+		if err == nil && status >= 400 {
+			return fmt.Errorf("open %s: HTTP %d", url, status)
 		}
 		return nil
 	})
@@ -150,38 +151,33 @@ func (t *Tab) Open(ctx context.Context, url string) error {
 // settle waits for a navigation that an input started: the renderer has
 // run the input when the evaluation below answers, so a form submission
 // has asked for its navigation by then. It then waits for the load.
-func (t *Tab) settle(ctx context.Context, before int) error {
+func (t *Tab) settle(ctx context.Context, before navCount) error {
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))`, chromedp.EvalAwaitPromise))
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
-	// An error here is most often the old document going away: a navigation.
-	deadline := time.Now().Add(150 * time.Millisecond)
-	for {
-		t.mu.Lock()
-		n, loading, loaded := t.requested, t.loading, t.loaded
-		t.mu.Unlock()
-		if n > before && loading {
-			select {
-			case <-loaded:
-				return t.waitReady(ctx)
-			case <-ctx.Done():
-				return fmt.Errorf("wait for the page to load: %w", ctx.Err())
-			case <-t.gone:
-				return ErrCrashed
-			}
+	// An error above is most often the old document going away: a navigation.
+	now := t.navCount()
+	if now.requested == before.requested && now.started == before.started {
+		return nil // no navigation
+	}
+	// A requested navigation that never starts loading (a 204, say) is given
+	// up after a while; one that started is waited for until it stops.
+	startBy := time.Now().Add(2 * time.Second)
+	for delay := 2 * time.Millisecond; ; delay = min(delay*2, 50*time.Millisecond) {
+		now = t.navCount()
+		if now.stopped > before.stopped && now.stopped >= now.started {
+			return t.waitReady(ctx)
 		}
-		if n == before || time.Now().After(deadline) {
-			if n > before {
-				return t.waitReady(ctx)
-			}
+		if now.started == before.started && time.Now().After(startBy) {
 			return nil
 		}
-		// Requested but not started yet: a short poll, bounded above.
 		select {
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(delay):
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("wait for the page to load: %w", ctx.Err())
+		case <-t.gone:
+			return ErrCrashed
 		}
 	}
 }
@@ -201,10 +197,10 @@ func (t *Tab) waitReady(ctx context.Context) error {
 	}
 }
 
-func (t *Tab) navCount() int {
+func (t *Tab) navCount() navCount {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.requested
+	return t.nav
 }
 
 // URL returns the page's address.
