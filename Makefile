@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/kapu
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
-.PHONY: all build run test bench chromium vet fmt clean
+.PHONY: all build run test bench mutants chromium vet fmt clean
 
 all: build
 
@@ -30,6 +30,11 @@ test: chromium vet
 
 bench: build chromium
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The whole suite against the mock broken one requirement at a time:
+# prints which flows caught which fault.
+mutants: chromium
+	$(GO) test -count=1 -timeout 60m -run TestFaultMatrix ./cmd/kapu -matrix -v | grep -v '^\s' | grep -v '^=== '
 
 clean:
 	rm -rf bin

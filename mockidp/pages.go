@@ -266,9 +266,7 @@ func (srv *Server) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	if _, ok := srv.form(w, r, s); !ok {
 		return
 	}
-	if !srv.fault(FaultLogoutKeeps) {
-		srv.sessions.update(s, func(s *session) { s.user, s.plusUser, s.plusDone = "", "", false })
-	}
+	srv.sessions.update(s, func(s *session) { s.user, s.plusUser, s.plusDone = "", "", false })
 	redirect(w, r, "/")
 }
 

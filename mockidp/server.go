@@ -40,7 +40,7 @@ const (
 func Faults() []account.Fault {
 	return append(slices.Clone(account.AccountFaults),
 		FaultQRDiffers, FaultKeyDiffers, FaultRawPlus, FaultSHA256, FaultDistinctAlerts,
-		FaultNoDisclosure, FaultNoKeyboard, FaultNoName, FaultLogoutKeeps)
+		FaultNoDisclosure, FaultNoKeyboard, FaultNoName)
 }
 
 // Options configure a mock IdP.

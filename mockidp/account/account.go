@@ -412,7 +412,8 @@ func (s *Store) Revoke(username, recovery string) error {
 		return nil
 	}
 	if s.policy.Faults.Has(FaultRecoveryReusable) {
-		u.usedRecovery = &u.recoveryHash
+		used := u.recoveryHash
+		u.usedRecovery = &used
 	}
 	u.oldSecret = u.secret
 	// SPEC §7: the last used step belongs to the secret: it goes with it.
