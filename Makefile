@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/kapu
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
-.PHONY: all build run test bench mutants chromium vet fmt clean
+.PHONY: all build run test bench mutants deps chromium vet fmt clean
 
 all: build
 
@@ -18,22 +18,29 @@ chromium:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
-run: build chromium
+# axe-core, pinned in package-lock.json, for the axe step; never committed.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+deps: chromium node_modules/axe-core/axe.min.js
+
+run: build deps
 	./$(BIN) run flows/
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-test: chromium vet
+test: deps vet
 	$(GO) test -race -count=1 ./...
 
-bench: build chromium
+bench: build deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The whole suite against the mock broken one requirement at a time:
 # prints which flows caught which fault.
-mutants: chromium
+mutants: deps
 	$(GO) test -count=1 -timeout 60m -run TestFaultMatrix ./cmd/kapu -matrix -v | grep -v '^\s' | grep -v '^=== '
 
 clean:

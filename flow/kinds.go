@@ -59,6 +59,8 @@ func init() {
 			mods: []string{"as"}, decode: decodeUser, schema: schemaUser},
 		"set": {doc: "set variables: a mapping of name: value", example: "set: {greeting: Sikeres bejelentkezés}",
 			mods: []string{"secret"}, decode: decodeSet, schema: schemaSet},
+		"axe": {doc: "check the page with axe-core (WCAG 2.1 A and AA) and for a single h1; fails on any violation, shows undecided rules as warnings; {ignore: [rule]} turns rules off", example: "axe: true",
+			decode: decodeAxe, schema: schemaAxe},
 		"device": {doc: "go on in another browser (own cookies), as on a second device; made on first use; \"main\" is the first", example: "device: phone",
 			decode: decodeDevice, schema: schemaText},
 		"screenshot": {doc: "keep a named screenshot for the report", example: "screenshot: QR page",
@@ -473,6 +475,27 @@ func decodeSet(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Ste
 		out = append(out, Set{sb, k.Value, t, secret})
 	}
 	return out
+}
+
+func decodeAxe(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+	if n.Kind == yaml.ScalarNode {
+		if n.Tag != "!!bool" || n.Value != "true" {
+			c.errorf(n, "axe: want true, or {ignore: [rule-id, …]}")
+			return nil
+		}
+		return []Step{Axe{Base: b}}
+	}
+	f, _, ok := c.fields(n, "axe", []string{"ignore"})
+	if !ok {
+		return nil
+	}
+	s := Axe{Base: b}
+	if f["ignore"] != nil {
+		for _, r := range c.list(f["ignore"], "ignore") {
+			s.Ignore = append(s.Ignore, r.Value)
+		}
+	}
+	return []Step{s}
 }
 
 func decodeDevice(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {

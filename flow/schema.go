@@ -28,6 +28,11 @@ func schemaClock() any {
 	return map[string]any{"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false,
 		"properties": map[string]any{"advance": d, "before-boundary": d, "after-boundary": d}}
 }
+func schemaAxe() any {
+	return map[string]any{"oneOf": []any{map[string]any{"const": true},
+		map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
+			"ignore": map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}}}}
+}
 func schemaUser() any { return map[string]any{"const": "fresh"} }
 func schemaSet() any {
 	return map[string]any{"type": "object", "minProperties": 1, "additionalProperties": schemaText()}

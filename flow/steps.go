@@ -153,6 +153,11 @@ type (
 		Value  Text
 		Secret bool
 	}
+	// Axe checks the page with axe-core.
+	Axe struct {
+		Base
+		Ignore []string // rule ids turned off
+	}
 	// Device switches to another browser context, as a second device.
 	Device struct {
 		Base
@@ -192,6 +197,7 @@ func (User) Kind() string       { return "user" }
 func (Set) Kind() string        { return "set" }
 func (Screenshot) Kind() string { return "screenshot" }
 func (Device) Kind() string     { return "device" }
+func (Axe) Kind() string        { return "axe" }
 
 // Assertion is one thing an Expect step checks.
 type Assertion struct {

@@ -55,6 +55,9 @@ func (l *Live) Event(ev runner.Event) {
 			return
 		}
 		fmt.Fprintf(l.w, "%s%s %s %s\n", pre, l.paint("32", "✓"), ev.Text, l.paint("2", dur(ev.Took)))
+		for _, w := range ev.Warnings {
+			fmt.Fprintf(l.w, "%s    %s %s\n", pre, l.paint("33", "!"), w)
+		}
 	case runner.FlowEnd:
 		r := ev.Result
 		progress := l.paint("2", fmt.Sprintf("[%d/%d]", ev.Done, ev.Total))

@@ -25,6 +25,7 @@ type flowRun struct {
 	secretVars map[string]bool
 	secretLocs []browser.Locator // elements that show secrets: blurred in screenshots
 	userKey    string            // the user's name, for the wall clock's replay guard
+	warnings   []string          // of the step being run
 }
 
 // attempt runs f once and returns its status, the failure and, for a
@@ -106,12 +107,16 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 	}
 	sctx, cancel := context.WithTimeout(ctx, d+fr.realWait(ctx, s))
 	defer cancel()
+	fr.warnings = nil
 	text, err := fr.exec(sctx, s)
 	if err != nil && errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 		err = fmt.Errorf("timed out after %s: %w", d, err)
 	}
 	res := StepResult{Text: fr.r.mask.mask(text), Status: Passed, Took: time.Since(start)}
-	ev := Event{Kind: StepEnd, Flow: fr.f, Attempt: fr.attempt, Index: i, Text: res.Text, Status: Passed}
+	for _, w := range fr.warnings {
+		res.Warnings = append(res.Warnings, fr.r.mask.mask(w))
+	}
+	ev := Event{Kind: StepEnd, Flow: fr.f, Attempt: fr.attempt, Index: i, Text: res.Text, Status: Passed, Warnings: res.Warnings}
 	if err != nil {
 		res.Status = Failed
 		res.Err = fr.r.mask.mask(fmt.Sprintf("%s: %s: %v", s.Pos(), s.Kind(), err))
@@ -191,6 +196,8 @@ func base(s flow.Step) flow.Base {
 	case flow.Screenshot:
 		return s.Base
 	case flow.Device:
+		return s.Base
+	case flow.Axe:
 		return s.Base
 	}
 	return flow.Base{}

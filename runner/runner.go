@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type Options struct {
 	Screenshots      bool          // a screenshot after every step (for the report)
 	ShowSecrets      bool          // do not blur secret elements in screenshots
 	AllowDestructive bool          // run destructive flows on targets without the test API
+	Keyboard         bool          // every click becomes Tab to the element and Enter or Space
+	AxePath          string        // axe.min.js; "": node_modules/axe-core/axe.min.js
 	Getenv           func(string) string
 }
 
@@ -86,6 +89,7 @@ type Event struct {
 	Attempt    int // from 1
 	Index      int // StepEnd: the step's index in Flow.Steps
 	Text       string
+	Warnings   []string // for reviewers: what axe could not decide
 	Status     Status
 	Err        string
 	Took       time.Duration
@@ -113,10 +117,11 @@ type Result struct {
 
 // StepResult is one step of the last attempt.
 type StepResult struct {
-	Text   string
-	Status Status
-	Err    string
-	Took   time.Duration
+	Text     string
+	Warnings []string
+	Status   Status
+	Err      string
+	Took     time.Duration
 }
 
 // Summary of a run.
@@ -144,6 +149,9 @@ type run struct {
 	lastMu   sync.Mutex
 	lastStep map[string]int64 // wall clock: last code step used per key
 	mask     *masker
+	axeOnce  sync.Once
+	axeSrc   string
+	axeErr   error
 	total    int
 	done     int
 	doneMu   sync.Mutex
@@ -301,6 +309,26 @@ func (r *run) tab(ctx context.Context) (*browser.Tab, error) {
 	b = r.browser
 	r.bmu.Unlock()
 	return b.NewTab(ctx)
+}
+
+// ErrNoAxe says how to get axe-core.
+var ErrNoAxe = errors.New("axe-core not found: run npm ci in the kapu checkout (make does), or pass --axe PATH to axe.min.js")
+
+// axe returns the source of axe-core, read once per run.
+func (r *run) axe() (string, error) {
+	r.axeOnce.Do(func() {
+		p := r.opts.AxePath
+		if p == "" {
+			p = filepath.Join("node_modules", "axe-core", "axe.min.js")
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			r.axeErr = fmt.Errorf("%w (%v)", ErrNoAxe, err)
+			return
+		}
+		r.axeSrc = string(b)
+	})
+	return r.axeSrc, r.axeErr
 }
 
 func movesClock(f *flow.Flow) bool {

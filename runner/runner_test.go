@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"image/png"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -179,5 +181,36 @@ func TestSkippedWithoutTestAPI(t *testing.T) {
 	sum, _ := collect(t, load(t, "testdata/needs-api.yaml"), mockTargets{t: t, noAPI: true}, runner.Options{})
 	if r := sum.Results[0]; r.Status != runner.Skipped || !strings.Contains(r.Reason, "test API") {
 		t.Errorf("got %s (%s), want skipped for the test API", r.Status, r.Reason)
+	}
+}
+
+// fileTargets serves testdata as the target: pages with known faults.
+type fileTargets struct{}
+
+func (fileTargets) Target(ctx context.Context, f *flow.Flow) (runner.Target, func(), error) {
+	ts := httptest.NewServer(http.FileServer(http.Dir("testdata")))
+	return runner.Target{BaseURL: ts.URL, Clock: nil}, ts.Close, nil
+}
+
+func TestAxeCatchesMissingLabel(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("../node_modules/axe-core/axe.min.js"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip("axe-core not installed (npm ci)")
+	}
+	sum, _ := collect(t, load(t, "testdata/axe-violation.yaml"), fileTargets{}, runner.Options{AxePath: "../node_modules/axe-core/axe.min.js"})
+	r := sum.Results[0]
+	if r.Status != runner.Failed || !strings.Contains(r.Err, "label (critical)") || !strings.Contains(r.Err, "Form elements must have labels — input") {
+		t.Errorf("got %s: %q, want a failure naming the label rule and the input", r.Status, r.Err)
+	}
+}
+
+func TestAxeMissingSaysHowToInstall(t *testing.T) {
+	t.Parallel()
+	sum, _ := collect(t, load(t, "testdata/axe-violation.yaml"), fileTargets{}, runner.Options{AxePath: "/nonexistent/axe.min.js"})
+	if r := sum.Results[0]; !strings.Contains(r.Err, "npm ci") {
+		t.Errorf("got %q, want how to install axe-core", r.Err)
 	}
 }

@@ -75,6 +75,9 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 		if err != nil {
 			return "click", err
 		}
+		if fr.r.opts.Keyboard {
+			return "click " + shown(s.Target, l) + " (keyboard)", tab.KeyClick(ctx, l)
+		}
 		return "click " + shown(s.Target, l), tab.Click(ctx, l)
 	case flow.Fill:
 		l, err := fr.locator(s.Target)
@@ -90,11 +93,17 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 		if err != nil {
 			return text, err
 		}
+		if fr.r.opts.Keyboard {
+			return text + " (keyboard)", tab.KeyFill(ctx, l, v)
+		}
 		return text, tab.Fill(ctx, l, v)
 	case flow.Check:
 		l, err := fr.locator(s.Target)
 		if err != nil {
 			return s.Kind(), err
+		}
+		if fr.r.opts.Keyboard {
+			return s.Kind() + " " + shown(s.Target, l) + " (keyboard)", tab.KeySetChecked(ctx, l, s.Checked)
 		}
 		return s.Kind() + " " + shown(s.Target, l), tab.SetChecked(ctx, l, s.Checked)
 	case flow.Press:
@@ -165,6 +174,8 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 		return fmt.Sprintf("set %s = %q", s.Name, v), nil
 	case flow.Screenshot:
 		return "screenshot " + s.Name, nil // every captured step keeps one
+	case flow.Axe:
+		return fr.axe(ctx, s)
 	case flow.Device:
 		if t, ok := fr.tabs[s.Name]; ok {
 			fr.tab = t
@@ -319,6 +330,34 @@ func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 	fr.set(s.As+".name", u.Name, false)
 	fr.userKey = u.Username
 	return fmt.Sprintf("user %s = %s (%s)", s.As, u.Username, u.Name), nil
+}
+
+// axe checks the page with axe-core: a violation fails the step, an
+// undecided rule is a warning for reviewers, and there must be one h1.
+func (fr *flowRun) axe(ctx context.Context, s flow.Axe) (string, error) {
+	src, err := fr.r.axe()
+	if err != nil {
+		return "axe", err
+	}
+	res, err := fr.tab.Axe(ctx, src, s.Ignore)
+	if err != nil {
+		return "axe", err
+	}
+	text := fmt.Sprintf("axe: %d violations, %d to review, %d h1", len(res.Violations), len(res.Incomplete), res.H1)
+	for _, i := range res.Incomplete {
+		fr.warnings = append(fr.warnings, "to review: "+i.String())
+	}
+	var problems []string
+	for _, v := range res.Violations {
+		problems = append(problems, v.String())
+	}
+	if res.H1 != 1 {
+		problems = append(problems, fmt.Sprintf("page-has-one-h1: want exactly one visible h1, found %d", res.H1))
+	}
+	if len(problems) > 0 {
+		return text, fmt.Errorf("%d accessibility problems:\n  %s", len(problems), strings.Join(problems, "\n  "))
+	}
+	return text, nil
 }
 
 // shown is how a target reads in a live line: the roles only when the

@@ -27,12 +27,11 @@ import (
 )
 
 type runFlags struct {
-	baseURL, chromium, browserURL, users, artifacts, mockAddr string
-	workers, retries                                          int
-	timeout, flowTimeout, slowMo                              time.Duration
-	headful, allowDestructive, showSecrets, noColor           bool
-	skew                                                      int
-	faults                                                    string
+	baseURL, chromium, browserURL, users, artifacts, mockAddr, axe string
+	workers, retries, skew                                         int
+	timeout, flowTimeout, slowMo                                   time.Duration
+	headful, allowDestructive, showSecrets, noColor, keyboard      bool
+	faults                                                         string
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -54,6 +53,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.allowDestructive, "allow-destructive", false, "on a target without the test API, run flows that lock or end the shared account")
 	fs.BoolVar(&f.showSecrets, "show-secrets", false, "do not blur QR codes, keys and codes in screenshots")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours, even on a terminal")
+	fs.BoolVar(&f.keyboard, "keyboard", false, "keyboard only: every click becomes Tab to the element and Enter or Space, every fill Tab and typing")
+	fs.StringVar(&f.axe, "axe", "", "axe-core's axe.min.js for the axe step (default node_modules/axe-core/axe.min.js)")
 	fs.IntVar(&f.skew, "skew", 1, "TOTP skew of the bundled mock")
 	fs.Func("break", "", func(s string) error { f.faults = s; return nil }) // hidden: fault injection
 	fs.Usage = func() {
@@ -92,6 +93,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		FlowTimeout:      f.flowTimeout,
 		AllowDestructive: f.allowDestructive,
 		ShowSecrets:      f.showSecrets,
+		Keyboard:         f.keyboard,
+		AxePath:          f.axe,
 	}
 	fmt.Fprintf(stdout, "kapu: %d flows against %s, %d workers\n", len(flows), targets.describe(), f.workers)
 	sum, err := runner.Run(ctx, flows, targets, opts, func(ev runner.Event) {
