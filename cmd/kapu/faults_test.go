@@ -107,7 +107,10 @@ func TestFaultMatrix(t *testing.T) {
 	rows := make([]string, len(faults))
 	for i, f := range faults {
 		func() { // one at a time: each run already keeps both cores busy
-			out, _, _ := kapu(t, nil, "run", "--break", string(f), "--workers", "2", "--no-color", "--artifacts", t.TempDir(), "flows")
+			out, errOut, code := kapu(t, nil, "run", "--break", string(f), "--workers", "2", "--no-color", "--artifacts", t.TempDir(), "flows")
+			if code != 0 && code != 1 {
+				t.Errorf("fault %s: kapu could not run (exit %d): %s", f, code, errOut)
+			}
 			var names []string
 			for _, m := range failedFlow.FindAllStringSubmatch(out, -1) {
 				names = append(names, strings.TrimSpace(m[1]))
