@@ -259,3 +259,26 @@ func (t *Tab) Evaluate(ctx context.Context, expr string) ([]byte, error) {
 }
 
 var _ = runtime.RemoteObjectID("")
+
+// Thumbnail is a small JPEG of the viewport, for reports with a picture
+// of every step.
+func (t *Tab) Thumbnail(ctx context.Context, scale float64, quality int) ([]byte, error) {
+	var b []byte
+	err := t.run(ctx, func(ctx context.Context) error {
+		// The clip is in page coordinates: start it where the page is scrolled to.
+		m, err := chromedp.Call(ctx, page.GetLayoutMetrics, cdp.Empty{})
+		if err != nil {
+			return err
+		}
+		vp := page.Viewport{Width: float64(t.b.opts.Width), Height: float64(t.b.opts.Height), Scale: scale}
+		if v := m.CSSVisualViewport; v != nil {
+			vp.X, vp.Y, vp.Width, vp.Height = v.PageX, v.PageY, v.ClientWidth, v.ClientHeight
+		}
+		res, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format: page.CaptureScreenshotFormatJpeg, Quality: new(int64(quality)), Clip: &vp,
+		})
+		b = res.Data
+		return err
+	})
+	return b, err
+}

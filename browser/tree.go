@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"slices"
@@ -109,11 +110,13 @@ func (t *Tab) FocusedElement(ctx context.Context) (string, error) {
 	return s, err
 }
 
-// Blur hides the elements that l finds (secrets) until the returned func
-// is called: for screenshots that reach a report.
-func (t *Tab) Blur(ctx context.Context, ls []Locator) (undo func()) {
-	var els []Element
+// Blur hides secrets until the returned func is called: for screenshots
+// that reach a report. It blurs the elements that ls find (a scanned QR
+// code, a read törlőkód) and every field or text that holds one of the
+// secrets, whether or not a flow read it.
+func (t *Tab) Blur(ctx context.Context, ls []Locator, secrets []string) (undo func()) {
 	t.run(ctx, func(ctx context.Context) error {
+		var els []Element
 		for _, l := range ls {
 			found, err := t.find(ctx, l)
 			if err == nil {
@@ -121,16 +124,33 @@ func (t *Tab) Blur(ctx context.Context, ls []Locator) (undo func()) {
 			}
 		}
 		for _, e := range els {
-			call[any](ctx, e, `function() { this.dataset.kapuFilter = this.style.filter; this.style.filter = "blur(12px)"; }`)
+			call[any](ctx, e, `function() { this.setAttribute("data-kapu-blur", ""); }`)
 		}
+		b, _ := json.Marshal(secrets)
+		chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`((secrets) => {
+			const squash = s => (s || "").replace(/[\s-]+/g, "").toUpperCase();
+			const keys = secrets.map(squash).filter(s => s.length >= 4);
+			const has = s => { const q = squash(s); return keys.some(k => q.includes(k)); };
+			for (const el of document.querySelectorAll("input, textarea, output")) {
+				if (el.type !== "password" && has(el.value)) el.setAttribute("data-kapu-blur", "");
+			}
+			const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+			for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+				if (has(n.nodeValue) && n.parentElement) n.parentElement.setAttribute("data-kapu-blur", "");
+			}
+			for (const el of document.querySelectorAll("[data-kapu-blur]")) {
+				el.dataset.kapuFilter = el.style.filter; el.style.filter = "blur(12px)";
+			}
+		})(`+string(b)+`)`))
 		return nil
 	})
 	return func() {
 		t.run(context.WithoutCancel(ctx), func(ctx context.Context) error {
-			for _, e := range els {
-				call[any](ctx, e, `function() { this.style.filter = this.dataset.kapuFilter || ""; delete this.dataset.kapuFilter; }`)
-			}
-			return nil
+			return chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+				for (const el of document.querySelectorAll("[data-kapu-blur]")) {
+					el.style.filter = el.dataset.kapuFilter || ""; delete el.dataset.kapuFilter; el.removeAttribute("data-kapu-blur");
+				}
+			})()`))
 		})
 	}
 }

@@ -122,41 +122,41 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 		res.Err = fr.r.mask.mask(fmt.Sprintf("%s: %s: %v", s.Pos(), s.Kind(), err))
 		ev.Status, ev.Err = Failed, res.Err
 	}
-	if err != nil || fr.r.opts.Screenshots {
-		shot, tree := fr.capture(ctx)
-		ev.Screenshot, ev.Tree = shot, tree
-	}
-	ev.Took = time.Since(start)
+	ev.Took = time.Since(start) // the step's own time, not the report's pictures
 	res.Took = ev.Took
+	if err != nil || fr.r.opts.Screenshots {
+		ev.Screenshot, ev.Thumb, ev.Tree, ev.Focus = fr.capture(ctx, err != nil)
+	}
 	fr.r.emit(ev)
 	return res
 }
 
-// capture takes a screenshot with the secrets blurred, and the page's
-// accessibility tree, for the report.
-func (fr *flowRun) capture(ctx context.Context) ([]byte, []AXLine) {
+// capture takes, with the secrets blurred, a full screenshot of a failed
+// step, and for the report a small one of every step with the page's
+// accessibility tree and focus.
+func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte, tree []AXLine, focus string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	var undo func()
 	if !fr.r.opts.ShowSecrets {
-		undo = fr.tab.Blur(cctx, fr.secretLocs)
+		undo := fr.tab.Blur(cctx, fr.secretLocs, fr.r.mask.list())
+		defer undo()
 	}
-	shot, err := fr.tab.Screenshot(cctx)
-	if undo != nil {
-		undo()
+	if failed {
+		shot, _ = fr.tab.Screenshot(cctx)
 	}
-	if err != nil {
-		shot = nil
+	if !fr.r.opts.Screenshots {
+		return shot, nil, nil, ""
 	}
-	var tree []AXLine
-	if fr.r.opts.Screenshots {
-		tree, _ = fr.tab.Tree(cctx)
-		for i := range tree {
-			tree[i].Name = fr.r.mask.mask(tree[i].Name)
-			tree[i].Value = fr.r.mask.mask(tree[i].Value)
-		}
+	thumb, _ = fr.tab.Thumbnail(cctx, 0.6, 70)
+	tree, _ = fr.tab.Tree(cctx)
+	for i := range tree {
+		tree[i].Name = fr.r.mask.mask(tree[i].Name)
+		tree[i].Value = fr.r.mask.mask(tree[i].Value)
 	}
-	return shot, tree
+	if f, err := fr.tab.FocusedElement(cctx); err == nil {
+		focus = fr.r.mask.mask(f)
+	}
+	return shot, thumb, tree, focus
 }
 
 func base(s flow.Step) flow.Base {

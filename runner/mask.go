@@ -79,6 +79,13 @@ func (m *masker) mask(s string) string {
 	return s
 }
 
+// list returns the secrets, for blurring them on screen.
+func (m *masker) list() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return slices.Clone(m.secrets)
+}
+
 // fingerprint tells two secrets apart in a failure without showing them.
 func fingerprint(s string) string {
 	h := sha256.Sum256([]byte(s))

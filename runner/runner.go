@@ -93,8 +93,10 @@ type Event struct {
 	Status     Status
 	Err        string
 	Took       time.Duration
-	Screenshot []byte // PNG, secrets blurred
+	Screenshot []byte // PNG of a failed step, secrets blurred
+	Thumb      []byte // small JPEG of every step (Options.Screenshots), secrets blurred
 	Tree       []AXLine
+	Focus      string // the focused element (Options.Screenshots)
 	Result     *Result // FlowEnd
 	Done       int     // flows finished so far
 	Total      int

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +33,8 @@ type runFlags struct {
 	workers, retries, skew                                         int
 	timeout, flowTimeout, slowMo                                   time.Duration
 	headful, allowDestructive, showSecrets, noColor, keyboard      bool
-	faults                                                         string
+	faults, shard, grep, skip, junit, report                       string
+	failOnFlaky                                                    bool
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,6 +59,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.keyboard, "keyboard", false, "keyboard only: every click becomes Tab to the element and Enter or Space, every fill Tab and typing")
 	fs.StringVar(&f.axe, "axe", "", "axe-core's axe.min.js for the axe step (default node_modules/axe-core/axe.min.js)")
 	fs.IntVar(&f.skew, "skew", 1, "TOTP skew of the bundled mock")
+	fs.StringVar(&f.shard, "shard", "", "run shard `i/n` of the flows (all n shards together run each flow once)")
+	fs.StringVar(&f.grep, "grep", "", "run only flows whose name matches this `regexp`")
+	fs.StringVar(&f.skip, "skip", "", "leave out flows whose name matches this `regexp`")
+	fs.StringVar(&f.junit, "junit", "", "write JUnit XML to `FILE`")
+	fs.StringVar(&f.report, "report", "", "write an HTML report with a screenshot of every step to `DIR`")
+	fs.BoolVar(&f.failOnFlaky, "fail-on-flaky", false, "exit 1 when a flow passed only on a retry")
 	fs.Func("break", "", func(s string) error { f.faults = s; return nil }) // hidden: fault injection
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: kapu run [flags] [FILES or DIRS…] (default flows/)")
@@ -75,6 +84,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage
 	}
+	if flows, err = selectFlows(flows, f.grep, f.skip, f.shard); err != nil {
+		fmt.Fprintf(stderr, "kapu: %v\n", err)
+		return exitUsage
+	}
+	if f.workers < 1 {
+		fmt.Fprintf(stderr, "kapu: --workers %d: want 1 or more\n", f.workers)
+		return exitUsage
+	}
 	targets, err := newTargets(ctx, f, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kapu: %v\n", err)
@@ -85,6 +102,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tty := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("CI") == ""
 	live := report.NewLive(stdout, tty, f.workers > 1 && len(flows) > 1)
 	fails := &failureShots{dir: f.artifacts, w: stdout}
+	var html *report.HTML
+	if f.report != "" {
+		html = report.NewHTML()
+	}
 	opts := runner.Options{
 		Browser:          browser.Options{Path: f.chromium, RemoteURL: f.browserURL, Headful: f.headful, SlowMo: f.slowMo},
 		Workers:          f.workers,
@@ -95,25 +116,108 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ShowSecrets:      f.showSecrets,
 		Keyboard:         f.keyboard,
 		AxePath:          f.axe,
+		Screenshots:      f.report != "",
 	}
+	started := time.Now()
 	fmt.Fprintf(stdout, "kapu: %d flows against %s, %d workers\n", len(flows), targets.describe(), f.workers)
 	sum, err := runner.Run(ctx, flows, targets, opts, func(ev runner.Event) {
 		live.Event(ev)
 		fails.Event(ev)
+		if html != nil {
+			html.Event(ev)
+		}
 	})
 	if err != nil && len(sum.Results) == 0 {
 		fmt.Fprintf(stderr, "kapu: %v\n", err)
 		return exitUsage
 	}
 	live.Summary(sum)
+	code := exitOK
+	if !sum.OK(f.failOnFlaky) {
+		code = exitFailed
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kapu: %v\n", err)
-		return exitFailed
+		code = exitFailed
 	}
-	if !sum.OK(false) {
-		return exitFailed
+	// The results are written even when the run was cut short.
+	if f.junit != "" {
+		if werr := writeJUnit(f.junit, sum, started); werr != nil {
+			fmt.Fprintf(stderr, "kapu: --junit: %v\n", werr)
+			code = max(code, exitFailed)
+		} else {
+			fmt.Fprintf(stdout, "JUnit: %s\n", f.junit)
+		}
 	}
-	return exitOK
+	if html != nil {
+		if p, werr := html.Write(f.report, sum, started); werr != nil {
+			fmt.Fprintf(stderr, "kapu: --report: %v\n", werr)
+			code = max(code, exitFailed)
+		} else {
+			fmt.Fprintf(stdout, "report: %s\n", p)
+		}
+	}
+	return code
+}
+
+func writeJUnit(path string, sum runner.Summary, started time.Time) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	w, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteJUnit(w, sum, started); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// selectFlows keeps the flows that --grep and --skip leave, then this
+// shard's share: flows sorted by file and name, every n-th from i.
+func selectFlows(flows []*flow.Flow, grep, skip, shard string) ([]*flow.Flow, error) {
+	var keep, drop *regexp.Regexp
+	var err error
+	if grep != "" {
+		if keep, err = regexp.Compile(grep); err != nil {
+			return nil, fmt.Errorf("--grep: %w", err)
+		}
+	}
+	if skip != "" {
+		if drop, err = regexp.Compile(skip); err != nil {
+			return nil, fmt.Errorf("--skip: %w", err)
+		}
+	}
+	var out []*flow.Flow
+	for _, fl := range flows {
+		if (keep == nil || keep.MatchString(fl.Name)) && (drop == nil || !drop.MatchString(fl.Name)) {
+			out = append(out, fl)
+		}
+	}
+	if shard != "" {
+		var i, n int
+		if _, err := fmt.Sscanf(shard, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != shard {
+			return nil, fmt.Errorf("--shard %q: want i/n with 1 ≤ i ≤ n, such as 2/3", shard)
+		}
+		slices.SortStableFunc(out, func(a, b *flow.Flow) int {
+			return cmp.Or(strings.Compare(a.File, b.File), strings.Compare(a.Name, b.Name))
+		})
+		var mine []*flow.Flow
+		for k, fl := range out {
+			if k%n == i-1 {
+				mine = append(mine, fl)
+			}
+		}
+		out = mine
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no flows left to run after --grep, --skip and --shard")
+	}
+	return out, nil
 }
 
 func isTerminal(w io.Writer) bool {
