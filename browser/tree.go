@@ -1,8 +1,8 @@
 package browser
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"

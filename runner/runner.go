@@ -96,7 +96,7 @@ type Event struct {
 	Screenshot []byte // PNG of a failed step, secrets blurred
 	Thumb      []byte // small JPEG of every step (Options.Screenshots), secrets blurred
 	Tree       []AXLine
-	Focus      string // the focused element (Options.Screenshots)
+	Focus      string  // the focused element (Options.Screenshots)
 	Result     *Result // FlowEnd
 	Done       int     // flows finished so far
 	Total      int
