@@ -42,12 +42,12 @@ type junitCase struct {
 	Classname  string         `xml:"classname,attr"`
 	File       string         `xml:"file,attr"`
 	Time       string         `xml:"time,attr"`
+	Properties *junitProps    `xml:"properties,omitempty"`
 	Failure    *junitProblem  `xml:"failure"`
 	Skipped    *junitSkip     `xml:"skipped"`
 	Flaky      []junitProblem `xml:"flakyFailure"`
 	Rerun      []junitProblem `xml:"rerunFailure"`
 	SystemOut  *junitText     `xml:"system-out,omitempty"`
-	Properties *junitProps    `xml:"properties,omitempty"`
 }
 
 type junitProps struct {

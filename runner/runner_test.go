@@ -3,6 +3,7 @@ package runner_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -212,5 +213,51 @@ func TestAxeMissingSaysHowToInstall(t *testing.T) {
 	sum, _ := collect(t, load(t, "testdata/axe-violation.yaml"), fileTargets{}, runner.Options{AxePath: "/nonexistent/axe.min.js"})
 	if r := sum.Results[0]; !strings.Contains(r.Err, "npm ci") {
 		t.Errorf("got %q, want how to install axe-core", r.Err)
+	}
+}
+
+// flakyTargets serves a page that fails the flow on the first attempt of
+// each flow and passes on the next: flaky on purpose.
+type flakyTargets struct {
+	mu       sync.Mutex
+	attempts map[string]int
+	always   bool
+}
+
+func (ft *flakyTargets) Target(ctx context.Context, f *flow.Flow) (runner.Target, func(), error) {
+	ft.mu.Lock()
+	ft.attempts[f.Name]++
+	n := ft.attempts[f.Name]
+	ft.mu.Unlock()
+	word := "rendben"
+	if n == 1 || ft.always {
+		word = "hiba"
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="hu"><title>x</title><h1>%s</h1></html>`, word)
+	}))
+	return runner.Target{BaseURL: ts.URL}, ts.Close, nil
+}
+
+func TestRetriesMarkFlaky(t *testing.T) {
+	t.Parallel()
+	flows := load(t, "testdata/flaky.yaml")
+	sum, evs := collect(t, flows, &flakyTargets{attempts: map[string]int{}}, runner.Options{Retries: 2})
+	r := sum.Results[0]
+	if r.Status != runner.Flaky || r.Attempts != 2 || len(r.Earlier) != 1 || sum.Flaky != 1 || !sum.OK(false) || sum.OK(true) {
+		t.Errorf("got %s after %d attempts (%d earlier failures), want flaky after 2", r.Status, r.Attempts, len(r.Earlier))
+	}
+	starts := 0
+	for _, ev := range evs {
+		if ev.Kind == runner.FlowStart {
+			starts++
+		}
+	}
+	if starts != 2 {
+		t.Errorf("%d attempts started, want 2", starts)
+	}
+	sum, _ = collect(t, flows, &flakyTargets{attempts: map[string]int{}, always: true}, runner.Options{Retries: 1})
+	if r := sum.Results[0]; r.Status != runner.Failed || r.Attempts != 2 || len(r.Earlier) != 1 {
+		t.Errorf("always failing: got %s after %d attempts, want failed after 2", r.Status, r.Attempts)
 	}
 }

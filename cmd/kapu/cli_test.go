@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/flow"
+)
+
+// TestShardsPartition: the shards of a split run every flow exactly once.
+func TestShardsPartition(t *testing.T) {
+	t.Parallel()
+	all, err := flow.Load("../../flows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 3, 7, len(all) + 3} {
+		seen := map[*flow.Flow]int{}
+		for i := 1; i <= n; i++ {
+			part, err := selectFlows(slices.Clone(all), "", "", fmtShard(i, n))
+			if err != nil && !strings.Contains(err.Error(), "no flows left") {
+				t.Fatal(err)
+			}
+			for _, f := range part {
+				seen[f]++
+			}
+		}
+		for _, f := range all {
+			if seen[f] != 1 {
+				t.Errorf("%d shards: %q ran %d times", n, f.Name, seen[f])
+			}
+		}
+	}
+	for _, bad := range []string{"0/3", "4/3", "1/0", "x", "1/2/3", "-1/2"} {
+		if _, err := selectFlows(all, "", "", bad); err == nil {
+			t.Errorf("--shard %s accepted", bad)
+		}
+	}
+	got, _ := selectFlows(all, "időablak", "két lépéssel", "")
+	if len(got) == 0 || slices.ContainsFunc(got, func(f *flow.Flow) bool {
+		return !strings.Contains(f.Name, "időablak") || strings.Contains(f.Name, "két lépéssel")
+	}) {
+		t.Errorf("--grep/--skip kept %d flows", len(got))
+	}
+}
+
+func fmtShard(i, n int) string { return fmt.Sprintf("%d/%d", i, n) }
+
+// TestBrowserURL drives a Chromium started on its own with a DevTools
+// endpoint, as a browser grid would offer.
+func TestBrowserURL(t *testing.T) {
+	t.Parallel()
+	needChromium(t)
+	path, _ := browser.FindChromium("")
+	dir := t.TempDir()
+	cmd := exec.Command(path, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--remote-debugging-port=0", "--user-data-dir="+dir, "about:blank")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Chromium writes its port and path to DevToolsActivePort.
+	var ws string
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end) && ws == ""; time.Sleep(50 * time.Millisecond) {
+		f, err := os.Open(filepath.Join(dir, "DevToolsActivePort"))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		f.Close()
+		if len(lines) == 2 {
+			ws = "ws://127.0.0.1:" + lines[0] + lines[1]
+		}
+	}
+	if ws == "" {
+		t.Fatal("Chromium wrote no DevToolsActivePort")
+	}
+	out, errOut, code := kapu(t, nil, "run", "--browser-url", ws, "--no-color", "flows/start-page.yaml")
+	if code != 0 || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Errorf("--browser-url %s: exit %d\n%s%s", ws, code, out, errOut)
+	}
+	_, errOut, code = kapu(t, nil, "run", "--browser-url", "ws://127.0.0.1:1/devtools/browser/x", "flows/start-page.yaml")
+	if code != 2 || !strings.Contains(errOut, "connect to browser") {
+		t.Errorf("unreachable endpoint: exit %d, %q", code, errOut)
+	}
+}
