@@ -101,7 +101,7 @@ func TestHTMLSelfContained(t *testing.T) {
 		h.Event(runner.Event{Kind: runner.FlowStart, Flow: r.Flow, Attempt: 1})
 		for j, st := range r.Steps {
 			h.Event(runner.Event{Kind: runner.StepEnd, Flow: r.Flow, Index: j, Text: st.Text, Status: st.Status, Err: st.Err, Thumb: png,
-				Tree: []runner.AXLine{{Role: "heading", Name: "Bejelentkezés", States: []string{"level 1"}}, {Depth: 1, Role: "textbox", Name: "6 jegyű kód", Focused: true}},
+				Tree:  []runner.AXLine{{Role: "heading", Name: "Bejelentkezés", States: []string{"level 1"}}, {Depth: 1, Role: "textbox", Name: "6 jegyű kód", Focused: true}},
 				Focus: `<input> "6 jegyű kód"`})
 		}
 		_ = i
