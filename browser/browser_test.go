@@ -53,7 +53,8 @@ func TestEnrollInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(tab.Open(ctx, base+"/"))
+	_, err := tab.Open(ctx, base+"/")
+	must(err)
 	// Exact names: "Ügyfélkapu" must not find "Ügyfélkapu+".
 	must(tab.Click(ctx, clickable("Ügyfélkapu")))
 	must(tab.Fill(ctx, field("Felhasználónév"), "anna"))
@@ -106,7 +107,8 @@ func TestEnrollInChromium(t *testing.T) {
 
 	// Log in with the next step's code (the enrollment step is spent).
 	srv.Clock().Advance(30 * time.Second)
-	must(tab.Open(ctx, base+"/"))
+	_, err = tab.Open(ctx, base+"/")
+	must(err)
 	must(tab.Click(ctx, clickable("Ügyfélkapu+")))
 	must(tab.Fill(ctx, field("Felhasználónév"), "anna"))
 	must(tab.Fill(ctx, field("Jelszó"), "titok-123"))
@@ -126,7 +128,7 @@ func TestNotFoundSaysWhatIsThere(t *testing.T) {
 	_, base := kaputest.Mock(t, mockidp.Options{Skew: 1})
 	tab := kaputest.Tab(t)
 	ctx := stepCtx(t)
-	if err := tab.Open(ctx, base+"/"); err != nil {
+	if _, err := tab.Open(ctx, base+"/"); err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

@@ -126,9 +126,11 @@ func (t *Tab) slow(ctx context.Context) error {
 	}
 }
 
-// Open loads url and waits for its load event.
-func (t *Tab) Open(ctx context.Context, url string) error {
-	return t.run(ctx, func(ctx context.Context) error {
+// Open loads url and waits for its load event. It returns the HTTP
+// status: an error page is still a page a flow may look at.
+func (t *Tab) Open(ctx context.Context, url string) (int, error) {
+	status := 0
+	err := t.run(ctx, func(ctx context.Context) error {
 		before := t.navCount()
 		res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: url})
 		if err != nil {
@@ -140,12 +142,10 @@ func (t *Tab) Open(ctx context.Context, url string) error {
 		if err := t.settle(ctx, before); err != nil {
 			return fmt.Errorf("open %s: %w", url, err)
 		}
-		status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(performance.getEntriesByType("navigation")[0] || {}).responseStatus || 0`))
-		if err == nil && status >= 400 {
-			return fmt.Errorf("open %s: HTTP %d", url, status)
-		}
+		status, _ = chromedp.Run(ctx, chromedp.Evaluate[int](`(performance.getEntriesByType("navigation")[0] || {}).responseStatus || 0`))
 		return nil
 	})
+	return status, err
 }
 
 // settle waits for a navigation that an input started: the renderer has

@@ -77,8 +77,9 @@ func (srv *Server) routes() {
 		"A mintában nincs előző szolgáltató, ahová vissza lehetne térni."), nil)
 	srv.handle("/modok/{mod}", srv.info("Azonosítási mód",
 		"Ez az azonosítási mód a mintában nem érhető el."), nil)
-	srv.handle("/dap", srv.info("DÁP mobilalkalmazás",
-		"A DÁP mobilalkalmazással való bejelentkezés a mintában még nem érhető el."), nil)
+	srv.handle("/dap", srv.dapStart, nil)
+	srv.handle("/dap/allapot", srv.dapCheck, nil)
+	srv.handle("/dap/jovahagyas/{token}", srv.dapPhone, srv.dapPhonePost)
 	if srv.opts.TestAPI {
 		srv.testAPIRoutes()
 	}

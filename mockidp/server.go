@@ -40,7 +40,8 @@ const (
 func Faults() []account.Fault {
 	return append(slices.Clone(account.AccountFaults),
 		FaultQRDiffers, FaultKeyDiffers, FaultRawPlus, FaultSHA256, FaultDistinctAlerts,
-		FaultNoDisclosure, FaultNoKeyboard, FaultNoName)
+		FaultNoDisclosure, FaultNoKeyboard, FaultNoName,
+		FaultDAPReusable, FaultDAPNoExpiry, FaultDAPApproveOnGet)
 }
 
 // Options configure a mock IdP.
@@ -59,6 +60,7 @@ type Server struct {
 	clock    *Clock
 	store    *account.Store
 	sessions *sessions
+	dap      dapStore
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	log      *slog.Logger
@@ -76,6 +78,7 @@ func New(opts Options) (*Server, error) {
 		opts:     opts,
 		clock:    opts.Clock,
 		sessions: newSessions(),
+		dap:      dapStore{m: map[string]*dapRequest{}},
 		log:      opts.Logger,
 	}
 	if s.log == nil {
@@ -130,7 +133,7 @@ func parsePages() (map[string]*template.Template, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -148,8 +151,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 }
 
-// logPath is the path without anything that could carry a secret.
+// logPath is the path without anything that could carry a secret: the
+// token of a DÁP phone URL is one.
 func logPath(r *http.Request) string {
+	if isDAPPath(r.URL.Path) {
+		return "/dap/jovahagyas/…"
+	}
 	if p := r.URL.Path; len(p) <= 200 {
 		return p
 	}

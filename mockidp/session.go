@@ -20,6 +20,7 @@ type session struct {
 	plusUser string // password stage of Ügyfélkapu+ passed, code pending
 	plusDone bool   // Ügyfélkapu+ login finished for plusUser
 	notice   string // shown once on the next page
+	dapToken string // the DÁP login this browser waits for
 
 	seen time.Time // wall time: sessions outlive moves of the IdP clock
 }

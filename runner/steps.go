@@ -69,7 +69,11 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 		if err != nil {
 			return "open " + u, err
 		}
-		return "open " + u, tab.Open(ctx, full)
+		status, err := tab.Open(ctx, full)
+		if status >= 400 {
+			return fmt.Sprintf("open %s (HTTP %d)", u, status), err
+		}
+		return "open " + u, err
 	case flow.Click:
 		l, err := fr.locator(s.Target)
 		if err != nil {

@@ -47,6 +47,9 @@ var catchers = map[string][]string{
 	"no-disclosure":        {"flows/start-page.yaml"},
 	"no-keyboard":          {"flows/keyboard.yaml"},
 	"no-name":              {"flows/login.yaml"},
+	"dap-reusable":         {"flows/dap.yaml"},
+	"dap-no-expiry":        {"flows/dap.yaml"},
+	"dap-approve-on-get":   {"flows/dap.yaml"},
 }
 
 func TestEveryFaultHasCatchers(t *testing.T) {

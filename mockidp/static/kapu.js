@@ -14,3 +14,19 @@
   var alert = document.getElementById("hiba");
   if (alert) alert.focus();
 })();
+// DÁP: the waiting page asks for its state every half second and goes on
+// as soon as the phone approved (SPEC 1.6: within 2 s, no reload by hand).
+(function () {
+  "use strict";
+  var el = document.querySelector("[data-dap-poll]");
+  if (!el || !window.fetch) return;
+  var url = el.getAttribute("data-dap-poll");
+  var timer = setInterval(function () {
+    fetch(url, {credentials: "same-origin", cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
+      if (s.state === "approved" || s.state === "expired") {
+        clearInterval(timer);
+        window.location.href = "/dap/allapot";
+      }
+    }).catch(function () {});
+  }, 500);
+})();
