@@ -35,8 +35,12 @@ vet:
 test: deps vet
 	$(GO) test -race -count=1 ./...
 
+# Timing goals are measured here, never asserted in tests.
 bench: build deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x ./mockidp
+	$(GO) test -run '^$$' -bench . -benchmem ./qr ./flow
+	$(GO) test -run '^$$' -bench FlowVsChromedp -benchtime 5x ./runner
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/kapu
 
 # The whole suite against the mock broken one requirement at a time:
 # prints which flows caught which fault.

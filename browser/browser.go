@@ -199,3 +199,7 @@ func merge(base, ctx context.Context) (context.Context, context.CancelFunc) {
 	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	return m, func() { stop(); stopDeadline(); cancel(nil) }
 }
+
+// Context is the chromedp context that holds the browser: for programs
+// (and benchmarks) that drive it with chromedp directly.
+func (b *Browser) Context() context.Context { return b.ctx }

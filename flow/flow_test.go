@@ -201,3 +201,13 @@ func TestPlan(t *testing.T) {
 		t.Errorf("%d fill steps, want 7 (one per field)", fills)
 	}
 }
+
+// BenchmarkLoadSuite is the cost of parsing and compiling flows/.
+func BenchmarkLoadSuite(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := flow.Load("../flows"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -50,6 +50,7 @@ type Targets interface {
 // Options of a run.
 type Options struct {
 	Browser          browser.Options
+	Use              *browser.Browser // a started browser to use (and not close), else one is started
 	Workers          int
 	Retries          int
 	StepTimeout      time.Duration // 0: each flow's own
@@ -171,16 +172,20 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 		opts.Getenv = os.Getenv
 	}
 	r := &run{opts: opts, targets: targets, events: make(chan Event, 64), lastStep: map[string]int64{}, mask: &masker{}, total: len(flows)}
-	b, err := browser.Start(ctx, opts.Browser)
-	if err != nil {
-		return Summary{}, err
+	if opts.Use != nil {
+		r.browser = opts.Use
+	} else {
+		b, err := browser.Start(ctx, opts.Browser)
+		if err != nil {
+			return Summary{}, err
+		}
+		r.browser = b
+		defer func() {
+			r.bmu.Lock()
+			r.browser.Close()
+			r.bmu.Unlock()
+		}()
 	}
-	r.browser = b
-	defer func() {
-		r.bmu.Lock()
-		r.browser.Close()
-		r.bmu.Unlock()
-	}()
 
 	emitted := make(chan struct{})
 	go func() {
