@@ -97,6 +97,13 @@ func (fr *flowRun) set(name, val string, secret bool) {
 
 // step runs one step under its timeout and reports it.
 func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
+	if fr.r.opts.Pause != nil {
+		// Replay for reviewers: say what comes next and wait for them.
+		fr.r.flushEvents()
+		if err := fr.r.opts.Pause(ctx, fr.f, i, s); err != nil {
+			return StepResult{Text: describe(s), Status: Failed, Err: err.Error()}
+		}
+	}
 	start := time.Now()
 	d := fr.f.Timeout
 	if fr.r.opts.StepTimeout > 0 {

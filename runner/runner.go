@@ -60,7 +60,10 @@ type Options struct {
 	AllowDestructive bool          // run destructive flows on targets without the test API
 	Keyboard         bool          // every click becomes Tab to the element and Enter or Space
 	AxePath          string        // axe.min.js; "": node_modules/axe-core/axe.min.js
-	Getenv           func(string) string
+	// Pause, when set, is called before each step (kapu run --step); an
+	// error stops the flow.
+	Pause  func(ctx context.Context, f *flow.Flow, i int, s flow.Step) error
+	Getenv func(string) string
 }
 
 // Status of a step or a flow.
@@ -81,6 +84,7 @@ const (
 	FlowStart EventKind = iota
 	StepEnd
 	FlowEnd
+	flush // internal: every event before it has been handed on
 )
 
 // Event is one thing that happened, secrets already masked.
@@ -101,6 +105,8 @@ type Event struct {
 	Result     *Result // FlowEnd
 	Done       int     // flows finished so far
 	Total      int
+
+	flushed chan struct{}
 }
 
 // AXLine is one line of the accessibility tree as a reviewer reads it.
@@ -191,6 +197,10 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 	go func() {
 		defer close(emitted)
 		for ev := range r.events {
+			if ev.Kind == flush {
+				close(ev.flushed)
+				continue
+			}
 			if emit != nil {
 				emit(ev)
 			}
@@ -244,6 +254,13 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 }
 
 func (r *run) emit(ev Event) { r.events <- ev }
+
+// flushEvents waits until every event sent so far has been handed on.
+func (r *run) flushEvents() {
+	done := make(chan struct{})
+	r.events <- Event{Kind: flush, flushed: done}
+	<-done
+}
 
 // flow runs one flow with its retries.
 func (r *run) flow(ctx context.Context, f *flow.Flow) *Result {

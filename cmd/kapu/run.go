@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -33,6 +34,7 @@ type runFlags struct {
 	workers, retries, skew                                         int
 	timeout, flowTimeout, slowMo                                   time.Duration
 	headful, allowDestructive, showSecrets, noColor, keyboard      bool
+	step                                                           bool
 	faults, shard, grep, skip, junit, report                       string
 	failOnFlaky                                                    bool
 }
@@ -57,6 +59,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.showSecrets, "show-secrets", false, "do not blur QR codes, keys and codes in screenshots")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours, even on a terminal")
 	fs.BoolVar(&f.keyboard, "keyboard", false, "keyboard only: every click becomes Tab to the element and Enter or Space, every fill Tab and typing")
+	fs.BoolVar(&f.step, "step", false, "replay step by step: show each step and wait for Enter before it runs (one worker)")
 	fs.StringVar(&f.axe, "axe", "", "axe-core's axe.min.js for the axe step (default node_modules/axe-core/axe.min.js)")
 	fs.IntVar(&f.skew, "skew", 1, "TOTP skew of the bundled mock")
 	fs.StringVar(&f.shard, "shard", "", "run shard `i/n` of the flows (all n shards together run each flow once)")
@@ -118,8 +121,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		AxePath:          f.axe,
 		Screenshots:      f.report != "",
 	}
+	if f.step {
+		opts.Workers = 1
+		opts.Pause = stepper(os.Stdin, stdout)
+		if f.slowMo == 0 {
+			opts.Browser.SlowMo = 300 * time.Millisecond // highlight what each step acts on
+		}
+	}
 	started := time.Now()
-	fmt.Fprintf(stdout, "kapu: %d flows against %s, %d workers\n", len(flows), targets.describe(), f.workers)
+	fmt.Fprintf(stdout, "kapu: %d flows against %s, %d workers\n", len(flows), targets.describe(), opts.Workers)
 	sum, err := runner.Run(ctx, flows, targets, opts, func(ev runner.Event) {
 		live.Event(ev)
 		fails.Event(ev)
@@ -158,6 +168,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// stepper pauses before each step: it prints where the step is and what
+// it will do, and waits for Enter (q and Enter stops the flow).
+func stepper(in io.Reader, out io.Writer) func(context.Context, *flow.Flow, int, flow.Step) error {
+	r := bufio.NewReader(in)
+	return func(ctx context.Context, f *flow.Flow, i int, s flow.Step) error {
+		fmt.Fprintf(out, "  ⏸ next: step %d of %d, %s (%s). Enter runs it, q stops> ", i+1, len(f.Steps), s.Kind(), s.Pos())
+		line, err := r.ReadString('\n')
+		if strings.TrimSpace(line) == "q" || (err != nil && line == "") {
+			return fmt.Errorf("stopped by the reviewer before step %d", i+1)
+		}
+		return nil
+	}
 }
 
 func writeJUnit(path string, sum runner.Summary, started time.Time) error {
