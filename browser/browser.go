@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ type Options struct {
 	Width     int           // viewport; 0: 1000×900
 	Height    int
 	Flags     map[string]any // extra Chromium flags
+	// ProfileDir is Chromium's user data directory; "": a temporary one.
+	// The caller removes a directory it gives.
+	ProfileDir string
 }
 
 // candidates are where Chromium is looked for, in order.
@@ -114,6 +118,20 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			chromedp.Flag("hide-scrollbars", true),
 			chromedp.Flag("mute-audio", true),
 			chromedp.Flag("lang", "hu-HU"),
+		}
+		if opts.ProfileDir != "" {
+			// Chromium's own temporary files (shared memory, with
+			// disable-dev-shm-usage) go inside the profile too, so that
+			// removing it leaves nothing behind.
+			// A Unix socket path has at most 107 bytes, and Chromium puts one
+			// about 45 bytes deep in TMPDIR: a longer one stays as it is.
+			flags = append(flags, chromedp.UserDataDir(opts.ProfileDir))
+			if tmp := filepath.Join(opts.ProfileDir, "t"); len(tmp) <= 60 {
+				if err := os.MkdirAll(tmp, 0o700); err != nil {
+					return nil, fmt.Errorf("profile directory: %w", err)
+				}
+				flags = append(flags, chromedp.Env("TMPDIR="+tmp))
+			}
 		}
 		if os.Geteuid() == 0 {
 			flags = append(flags, chromedp.NoSandbox) // root: Chromium refuses the sandbox

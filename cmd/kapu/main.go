@@ -50,6 +50,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return exitOK
 	}
+	if args[0] == reapCommand {
+		return runReap(ctx, args[1:], stdout, stderr)
+	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:], stdout, stderr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,48 +144,65 @@ func TestMissingChromium(t *testing.T) {
 	}
 }
 
-// TestInterruptLeavesNoChromium stops kapu run in the middle of a flow
-// and finds no Chromium process and no profile left behind.
+var trials = flag.Int("trials", 20, "kill kapu run this many times per signal in TestInterruptLeavesNoChromium")
+
+// TestInterruptLeavesNoChromium stops kapu run with SIGINT, SIGTERM and
+// SIGKILL at random moments after its browser started, and finds no
+// Chromium process and no profile directory left behind.
 func TestInterruptLeavesNoChromium(t *testing.T) {
 	t.Parallel()
 	needChromium(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			tmp := t.TempDir()
-			cmd := exec.Command(kapuBin, "run", "--workers", "1", "flows/login.yaml")
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-			var out syncBuffer
-			cmd.Stdout = &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Wait until a step has run: the browser is up, a flow is going.
-			deadline := time.Now().Add(60 * time.Second)
-			for !strings.Contains(out.String(), "✓ open") && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if len(chromiumsUsing(tmp)) == 0 {
-				t.Fatalf("no Chromium seen before the signal; output:\n%s", out.String())
-			}
-			cmd.Process.Signal(sig)
-			cmd.Wait()
-			// Chromium's children may take a moment to notice their parent went.
-			var left []string
-			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-				if left = chromiumsUsing(tmp); len(left) == 0 {
-					break
-				}
-			}
-			if len(left) > 0 {
-				t.Errorf("after %v: Chromium processes left: %v", sig, left)
-			}
-			if sig != syscall.SIGKILL {
-				if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
-					t.Errorf("after %v: %d profile directories left in TMPDIR", sig, len(ents))
-				}
+			for trial := range *trials {
+				interruptOnce(t, sig, trial)
 			}
 		})
+	}
+}
+
+func interruptOnce(t *testing.T, sig syscall.Signal, trial int) {
+	t.Helper()
+	// A short TMPDIR: Chromium's socket path must stay under 108 bytes.
+	tmp, err := os.MkdirTemp("", "ki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.Command(kapuBin, "run", "--workers", "2", "flows/login.yaml", "flows/start-page.yaml")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(60 * time.Second); len(chromiumsUsing(tmp)) == 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(chromiumsUsing(tmp)) == 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("trial %d: no Chromium seen; output:\n%s", trial, out.String())
+	}
+	time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond) // a random moment of the run
+	cmd.Process.Signal(sig)
+	cmd.Wait()
+	// Chromium's children, and the reaper, may take a moment.
+	var left []string
+	var ents []os.DirEntry
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		left = chromiumsUsing(tmp)
+		ents, _ = os.ReadDir(tmp)
+		if len(left) == 0 && len(ents) == 0 {
+			return
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("trial %d, %v: Chromium processes left: %v", trial, sig, left)
+	}
+	if len(ents) > 0 {
+		t.Errorf("trial %d, %v: %d entries left in TMPDIR (%s)", trial, sig, len(ents), ents[0].Name())
 	}
 }
 

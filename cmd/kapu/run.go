@@ -121,6 +121,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		AxePath:          f.axe,
 		Screenshots:      f.report != "",
 	}
+	if f.browserURL == "" {
+		dir, done, err := startReaper()
+		if err != nil {
+			fmt.Fprintf(stderr, "kapu: %v\n", err)
+			return exitUsage
+		}
+		defer done()
+		opts.Browser.ProfileDir = dir
+	}
 	if f.step {
 		opts.Workers = 1
 		opts.Pause = stepper(os.Stdin, stdout)
