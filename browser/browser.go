@@ -71,6 +71,7 @@ type Browser struct {
 	crashed  bool
 	path     string
 	attached bool
+	closed   sync.Once
 }
 
 // Start starts Chromium (or attaches to RemoteURL) and returns once it
@@ -168,6 +169,11 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 // Close ends the browser (or detaches from a remote one) and waits for
 // its processes and profile directory to go.
 func (b *Browser) Close() error {
+	b.closed.Do(b.close)
+	return nil
+}
+
+func (b *Browser) close() {
 	if b.ctx != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -184,7 +190,6 @@ func (b *Browser) Close() error {
 	if b.alloc != nil {
 		b.alloc() // waits for the process and removes the profile
 	}
-	return nil
 }
 
 // Alive tells whether the browser still answers.
@@ -221,3 +226,12 @@ func merge(base, ctx context.Context) (context.Context, context.CancelFunc) {
 // Context is the chromedp context that holds the browser: for programs
 // (and benchmarks) that drive it with chromedp directly.
 func (b *Browser) Context() context.Context { return b.ctx }
+
+// PID is the browser process's id, or 0 for a remote browser.
+func (b *Browser) PID() int {
+	c := chromedp.FromContext(b.ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		return 0
+	}
+	return c.Browser.Process().Pid
+}

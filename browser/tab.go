@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,10 @@ func (t *Tab) run(ctx context.Context, f func(ctx context.Context) error) error 
 	err := f(m)
 	if err == nil {
 		return nil
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) || t.b.ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ErrCrashed, exit)
 	}
 	select {
 	case <-t.gone:

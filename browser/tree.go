@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
@@ -145,7 +146,10 @@ func (t *Tab) Blur(ctx context.Context, ls []Locator, secrets []string) (undo fu
 		return nil
 	})
 	return func() {
-		t.run(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		// Bounded like every browser call: a page that hangs must not hang kapu.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		t.run(uctx, func(ctx context.Context) error {
 			return chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
 				for (const el of document.querySelectorAll("[data-kapu-blur]")) {
 					el.style.filter = el.dataset.kapuFilter || ""; delete el.dataset.kapuFilter; el.removeAttribute("data-kapu-blur");

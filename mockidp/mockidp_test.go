@@ -262,7 +262,7 @@ func TestTestAPIOffByDefault(t *testing.T) {
 func TestManyUsersOverHTTP(t *testing.T) {
 	t.Parallel()
 	m := newMock(t, mockidp.Options{Skew: 1})
-	users := make([]user, 50)
+	users := make([]user, 200)
 	for i := range users {
 		users[i] = m.newUser(t)
 	}
@@ -281,6 +281,23 @@ func TestManyUsersOverHTTP(t *testing.T) {
 	}
 	m.srv.Clock().Advance(30 * time.Second)
 	now := m.srv.Clock().Now()
+	// The test API's clock calls during the logins: reads, and moves of
+	// nothing, through HTTP as flows make them.
+	stop := make(chan struct{})
+	var clockCalls sync.WaitGroup
+	clockCalls.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var st struct{ Now time.Time }
+			m.api(t, "GET", "/__kapu/clock", "", &st)
+			m.api(t, "POST", "/__kapu/clock", `{"freeze": true, "advance": "0s"}`, &st)
+		}
+	})
+	defer func() { close(stop); clockCalls.Wait() }()
 	for i, u := range users {
 		wg.Go(func() {
 			c := m.login(t, u)

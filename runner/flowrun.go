@@ -116,7 +116,8 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 	defer cancel()
 	fr.warnings = nil
 	text, err := fr.exec(sctx, s)
-	if err != nil && errors.Is(sctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+	// The step's own deadline (a call may see it a moment before sctx does).
+	if err != nil && ctx.Err() == nil && (errors.Is(sctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) {
 		err = fmt.Errorf("timed out after %s: %w", d, err)
 	}
 	res := StepResult{Text: fr.r.mask.mask(text), Status: Passed, Took: time.Since(start)}

@@ -186,12 +186,14 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 			return Summary{}, err
 		}
 		r.browser = b
-		defer func() {
-			r.bmu.Lock()
-			r.browser.Close()
-			r.bmu.Unlock()
-		}()
 	}
+	defer func() {
+		r.bmu.Lock()
+		if r.browser != opts.Use { // ours: started here, or after a crash
+			r.browser.Close()
+		}
+		r.bmu.Unlock()
+	}()
 
 	emitted := make(chan struct{})
 	go func() {

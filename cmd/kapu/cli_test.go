@@ -97,3 +97,18 @@ func TestBrowserURL(t *testing.T) {
 		t.Errorf("unreachable endpoint: exit %d, %q", code, errOut)
 	}
 }
+
+// TestReportDirNotWritable: the report cannot be written; JUnit still is,
+// and kapu says why and exits 1.
+func TestReportDirNotWritable(t *testing.T) {
+	t.Parallel()
+	needChromium(t)
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	out, errOut, code := kapu(t, nil, "run", "--no-color", "--report", "/proc/kapu-report", "--junit", junit, "flows/start-page.yaml")
+	if code != 1 || !strings.Contains(errOut, "--report") {
+		t.Errorf("exit %d, want 1 with a --report error\n%s%s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `tests="1"`) {
+		t.Errorf("JUnit not written: %v", err)
+	}
+}
