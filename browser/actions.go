@@ -105,6 +105,19 @@ func (t *Tab) Click(ctx context.Context, l Locator) error {
 	})
 }
 
+// IsPassword tells whether l finds a password field now.
+func (t *Tab) IsPassword(ctx context.Context, l Locator) bool {
+	var yes bool
+	t.run(ctx, func(ctx context.Context) error {
+		els, err := t.find(ctx, l)
+		if err == nil && len(els) == 1 {
+			yes, _ = call[bool](ctx, els[0], `function() { return this.type === "password"; }`)
+		}
+		return nil
+	})
+	return yes
+}
+
 // Fill replaces the value of a field with value.
 func (t *Tab) Fill(ctx context.Context, l Locator, value string) error {
 	return t.act(ctx, l, func(ctx context.Context, el Element) error {

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"encoding/json"
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/kapu-dev/kapu/browser"
 	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/otpauth"
 )
 
 // flowRun is one attempt of one flow: its tab, target and variables.
@@ -145,8 +148,12 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte, tree []AXLine, focus string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	// A page may show a secret before any step has read it (the key on
+	// the enrollment page, before the scan): harvest what the screen
+	// contract says is secret first, so that it is masked and blurred.
+	locs := fr.harvest(cctx)
 	if !fr.r.opts.ShowSecrets {
-		undo := fr.tab.Blur(cctx, fr.secretLocs, fr.r.mask.list())
+		undo := fr.tab.Blur(cctx, locs, fr.r.mask.list())
 		defer undo()
 	}
 	if failed {
@@ -165,6 +172,40 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 		focus = fr.r.mask.mask(f)
 	}
 	return shot, thumb, tree, focus
+}
+
+// secretNames are the accessible names that the screen contract gives to
+// elements that show a secret: the QR code, the manual key, the törlőkód.
+var secretNames = []string{"QR-kód", "Kulcs kézi megadáshoz", "Törlőkód"}
+
+// harvest adds to the masker the secrets the page shows by the screen
+// contract (the elements named in secretNames, otpauth links), and
+// returns the locators to blur: those and the ones the flow used.
+func (fr *flowRun) harvest(ctx context.Context) []browser.Locator {
+	locs := slices.Clone(fr.secretLocs)
+	for _, n := range secretNames {
+		l := browser.Locator{By: browser.ByRole, Name: n, Exact: true}
+		locs = append(locs, l)
+		els, err := fr.tab.Find(ctx, l)
+		if err != nil {
+			continue
+		}
+		for _, el := range els {
+			if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil && el.Role != "image" && el.Role != "img" {
+				fr.r.mask.add(v)
+			}
+		}
+	}
+	if links, err := fr.tab.Evaluate(ctx, `Array.from(document.querySelectorAll('a[href^="otpauth:" i]'), a => a.getAttribute("href"))`); err == nil {
+		var hrefs []string
+		json.Unmarshal(links, &hrefs)
+		for _, h := range hrefs {
+			if k, err := otpauth.Parse(h); err == nil {
+				fr.r.mask.add(k.Secret)
+			}
+		}
+	}
+	return locs
 }
 
 func base(s flow.Step) flow.Base {

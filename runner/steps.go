@@ -89,18 +89,29 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 			return "fill", err
 		}
 		v, secret, err := fr.expand(s.Value)
+		if err != nil {
+			return "fill " + shown(s.Target, l), err
+		}
+		if fr.r.opts.Keyboard {
+			err = tab.KeyFill(ctx, l, v)
+		} else {
+			err = tab.Fill(ctx, l, v)
+		}
+		// What is typed into a password field is a secret, whatever the
+		// flow says of it.
+		if !secret && v != "" && err == nil && tab.IsPassword(ctx, l) {
+			secret = true
+			fr.r.mask.add(v)
+		}
 		text := fmt.Sprintf("fill %s with %q", shown(s.Target, l), v)
 		if secret {
 			text = fmt.Sprintf("fill %s with %s", shown(s.Target, l), Mask)
 			fr.secretLocs = append(fr.secretLocs, l)
 		}
-		if err != nil {
-			return text, err
-		}
 		if fr.r.opts.Keyboard {
-			return text + " (keyboard)", tab.KeyFill(ctx, l, v)
+			text += " (keyboard)"
 		}
-		return text, tab.Fill(ctx, l, v)
+		return text, err
 	case flow.Check:
 		l, err := fr.locator(s.Target)
 		if err != nil {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kapu-dev/kapu/mockidp"
+)
+
+// secretTap serves the mock and keeps every secret that crosses the
+// wire: passwords, codes and törlőkódok posted, and the keys and
+// törlőkódok the pages show (in every form a page may show them).
+type secretTap struct {
+	h     http.Handler
+	flows string // the flow files' text
+	mu sync.Mutex
+	s  map[string]bool
+}
+
+var (
+	reKeyValue = regexp.MustCompile(`id="kulcs"[^>]*value="([^"]+)"`)
+	reRecValue = regexp.MustCompile(`id="torlokod"[^>]*readonly[^>]*value="([^"]+)"`)
+	reUserJSON = regexp.MustCompile(`"password":"([^"]+)"`)
+)
+
+func (tap *secretTap) literal(v string) bool {
+	return v != "" && strings.Contains(tap.flows, v)
+}
+
+func (tap *secretTap) add(v string) {
+	v = strings.TrimSpace(html.UnescapeString(v))
+	if len(v) < 6 {
+		return
+	}
+	tap.mu.Lock()
+	tap.s[v] = true
+	tap.s[strings.ReplaceAll(v, " ", "")] = true
+	tap.mu.Unlock()
+}
+
+func (tap *secretTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// What a flow file writes itself (a wrong code, a wrong password) is no
+	// secret of the run; what the IdP made or the user was given is.
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := r.ParseForm(); err == nil {
+			for _, k := range []string{"password", "code", "recovery"} {
+				if v := r.PostForm.Get(k); !tap.literal(v) {
+					tap.add(v)
+				}
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.PostForm, r.Form = nil, nil
+	}
+	rec := httptest.NewRecorder()
+	tap.h.ServeHTTP(rec, r)
+	page := rec.Body.String()
+	for _, re := range []*regexp.Regexp{reKeyValue, reRecValue, reUserJSON} {
+		for _, m := range re.FindAllStringSubmatch(page, -1) {
+			tap.add(m[1])
+		}
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// TestSecretsNeverUnmasked runs flows against a mock on loopback with
+// --report and --junit, records every password, key, code and törlőkód
+// the run used, and finds none in stdout, stderr, the JUnit XML or the
+// report (its HTML and its text).
+func TestSecretsNeverUnmasked(t *testing.T) {
+	t.Parallel()
+	needChromium(t)
+	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: true, Clock: mockidp.FrozenClock(time.Now().UTC())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"flows/login.yaml", "flows/qr-key.yaml", "flows/torlokod.yaml", "runner/testdata/fail-expect.yaml"}
+	var text strings.Builder
+	for _, f := range append(files, "flows/steps/enroll.yaml", "flows/steps/login.yaml", "flows/steps/ugyfelkapu.yaml", "flows/steps/to-enrollment.yaml") {
+		b, err := os.ReadFile(filepath.Join("../..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.Write(b)
+	}
+	tap := &secretTap{h: srv, s: map[string]bool{}, flows: text.String()}
+	ts := httptest.NewServer(tap)
+	defer ts.Close()
+	dir := t.TempDir()
+	args := append([]string{"run", "--no-color", "--base-url", ts.URL, "--workers", "1",
+		"--junit", filepath.Join(dir, "junit.xml"), "--report", filepath.Join(dir, "report"), "--artifacts", dir}, files...)
+	out, errOut, code := kapu(t, nil, args...)
+	if code != 1 || !strings.Contains(out, "3 passed, 1 failed") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	report, _ := os.ReadFile(filepath.Join(dir, "report", "index.html"))
+	outputs := map[string]string{
+		"stdout": out, "stderr": errOut, "JUnit": string(junit),
+		"report": string(report), "report text": html.UnescapeString(string(report)),
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	if len(tap.s) < 10 {
+		t.Fatalf("only %d secrets seen on the wire: the tap is broken", len(tap.s))
+	}
+	for s := range tap.s {
+		for name, text := range outputs {
+			if strings.Contains(text, s) {
+				t.Errorf("secret %s… in %s", s[:3], name)
+			}
+		}
+		// Nor hidden in the report's data: URLs (decoded pictures aside).
+		if strings.Contains(string(report), base64.StdEncoding.EncodeToString([]byte(s))) {
+			t.Errorf("secret %s… base64 in the report", s[:3])
+		}
+	}
+}
