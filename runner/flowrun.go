@@ -1,12 +1,12 @@
 package runner
 
 import (
-	"encoding/json"
-	"slices"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 

@@ -24,8 +24,8 @@ import (
 type secretTap struct {
 	h     http.Handler
 	flows string // the flow files' text
-	mu sync.Mutex
-	s  map[string]bool
+	mu    sync.Mutex
+	s     map[string]bool
 }
 
 var (
