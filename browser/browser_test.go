@@ -151,3 +151,22 @@ func TestNotFoundSaysWhatIsThere(t *testing.T) {
 		t.Errorf("after the disclosure opened: %v", err)
 	}
 }
+
+// TestManyMatchesListCandidates: a locator that finds more than one
+// element is an error that lists them.
+func TestManyMatchesListCandidates(t *testing.T) {
+	t.Parallel()
+	_, base := kaputest.Mock(t, mockidp.Options{Skew: 1})
+	tab := kaputest.Tab(t)
+	ctx := stepCtx(t)
+	if _, err := tab.Open(ctx, base+"/"); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	err := tab.Click(short, browser.Locator{By: browser.ByRole, Roles: []string{"link"}, Name: "Ügyfélkapu", Exact: false})
+	var nf *browser.NotFoundError
+	if !errors.As(err, &nf) || len(nf.Many) < 2 || !strings.Contains(err.Error(), `link "Ügyfélkapu+"`) || !strings.Contains(err.Error(), `link "Ügyfélkapu"`) {
+		t.Errorf("got %v, want an error listing the matching links", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -37,8 +38,16 @@ func init() {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// KAPU_CPUPROFILE=FILE writes a CPU profile of kapu itself (docs/performance.md).
+	if p := os.Getenv("KAPU_CPUPROFILE"); p != "" && len(os.Args) > 1 && os.Args[1] != reapCommand {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	pprof.StopCPUProfile()
 	os.Exit(code)
 }
 
