@@ -49,7 +49,11 @@ var candidates = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "
 // chromium-headless-shell): measured here, the same flows cost less than
 // half the CPU time of the full browser in headless mode
 // (docs/performance.md), so a headless run prefers one.
-var headlessShells = []string{"/usr/bin/chromium-headless-shell", "chromium-headless-shell", "chrome-headless-shell", "headless_shell"}
+//
+// Debian's /usr/bin/chromium-headless-shell is a script that runs the
+// binary as its child, not with exec: the parent-death signal would end
+// the script and leave the browser. So the binary is started directly.
+var headlessShells = []string{"/usr/lib/chromium/chromium-headless-shell", "chrome-headless-shell", "headless_shell"}
 
 // FindChromium returns the path of the browser to start: path if given,
 // else for a headless run a headless shell if installed, else Chromium.
