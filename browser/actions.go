@@ -151,6 +151,12 @@ func (t *Tab) Fill(ctx context.Context, l Locator, value string) error {
 
 // SetChecked ticks or unticks a checkbox (by clicking it, as a person would).
 func (t *Tab) SetChecked(ctx context.Context, l Locator, want bool) error {
+	return t.setChecked(ctx, l, want, t.Click, "when clicked")
+}
+
+// setChecked toggles the checkbox with activate when its state is not
+// the one wanted, and checks that it changed.
+func (t *Tab) setChecked(ctx context.Context, l Locator, want bool, activate func(context.Context, Locator) error, how string) error {
 	el, err := t.Wait(ctx, l)
 	if err != nil {
 		return err
@@ -162,12 +168,12 @@ func (t *Tab) SetChecked(ctx context.Context, l Locator, want bool) error {
 	if got == want {
 		return nil
 	}
-	if err := t.Click(ctx, l); err != nil {
+	if err := activate(ctx, l); err != nil {
 		return err
 	}
 	return t.run(ctx, func(ctx context.Context) error {
 		if got, err := checked(ctx, el); err != nil || got != want {
-			return fmt.Errorf("%s did not change when clicked", el)
+			return fmt.Errorf("%s did not change %s", el, how)
 		}
 		return nil
 	})

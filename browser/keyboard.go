@@ -57,24 +57,5 @@ func (t *Tab) KeyFill(ctx context.Context, l Locator, value string) error {
 // KeySetChecked reaches the checkbox with Tab and presses Space if its
 // state is not the one wanted.
 func (t *Tab) KeySetChecked(ctx context.Context, l Locator, want bool) error {
-	el, err := t.Wait(ctx, l)
-	if err != nil {
-		return err
-	}
-	var got bool
-	if err := t.run(ctx, func(ctx context.Context) (err error) { got, err = checked(ctx, el); return err }); err != nil {
-		return err
-	}
-	if got == want {
-		return nil
-	}
-	if err := t.KeyClick(ctx, l); err != nil {
-		return err
-	}
-	return t.run(ctx, func(ctx context.Context) error {
-		if got, err := checked(ctx, el); err != nil || got != want {
-			return fmt.Errorf("%s did not change with Space", el)
-		}
-		return nil
-	})
+	return t.setChecked(ctx, l, want, t.KeyClick, "with Space")
 }
