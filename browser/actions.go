@@ -47,33 +47,30 @@ func (t *Tab) highlight(ctx context.Context, el Element) error {
 }
 
 // point scrolls el into view and returns the centre of its box once the
-// element is enabled and nothing covers it there.
+// element is enabled and nothing covers it there: one call into the page.
 func (t *Tab) point(ctx context.Context, el Element) (x, y float64, err error) {
+	type spot struct {
+		X, Y float64
+		Why  string
+	}
 	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 150*time.Millisecond) {
-		_, err = chromedp.Call(ctx, dom.ScrollIntoViewIfNeeded, dom.ScrollIntoViewIfNeededParams{ObjectID: el.obj})
+		var p spot
+		p, err = call[spot](ctx, el, `function() {
+			if (this.disabled || this.getAttribute("aria-disabled") === "true") return {X: 0, Y: 0, Why: "disabled"};
+			this.scrollIntoView({block: "center", inline: "center", behavior: "instant"});
+			const r = this.getBoundingClientRect();
+			if (r.width === 0 && r.height === 0) return {X: 0, Y: 0, Why: "without a box on the page"};
+			const x = r.left + r.width / 2, y = r.top + r.height / 2;
+			const h = document.elementFromPoint(x, y);
+			if (!h || h === this || this.contains(h)) return {X: x, Y: y, Why: ""};
+			if (this.labels && Array.from(this.labels).some(l => l === h || l.contains(h))) return {X: x, Y: y, Why: ""};
+			return {X: x, Y: y, Why: "covered by <" + h.tagName.toLowerCase() + (h.id ? "#" + h.id : "") + ">"};
+		}`)
+		if err == nil && p.Why == "" {
+			return p.X, p.Y, nil
+		}
 		if err == nil {
-			var q dom.GetContentQuadsResult
-			q, err = chromedp.Call(ctx, dom.GetContentQuads, dom.GetContentQuadsParams{ObjectID: el.obj})
-			if err == nil && len(q.Quads) > 0 && len(q.Quads[0]) == 8 {
-				qd := q.Quads[0]
-				x, y = (qd[0]+qd[2]+qd[4]+qd[6])/4, (qd[1]+qd[3]+qd[5]+qd[7])/4
-				var why string
-				why, err = call[string](ctx, el, `function(x, y) {
-					if (this.disabled || this.getAttribute("aria-disabled") === "true") return "disabled";
-					const h = document.elementFromPoint(x, y);
-					if (!h || h === this || this.contains(h)) return "";
-					if (this.labels && Array.from(this.labels).some(l => l === h || l.contains(h))) return "";
-					return "covered by <" + h.tagName.toLowerCase() + (h.id ? "#" + h.id : "") + ">";
-				}`, x, y)
-				if err == nil && why == "" {
-					return x, y, nil
-				}
-				if err == nil {
-					err = fmt.Errorf("%s is %s", el, why)
-				}
-			} else if err == nil {
-				err = fmt.Errorf("%s has no box on the page", el)
-			}
+			err = fmt.Errorf("%s is %s", el, p.Why)
 		}
 		select {
 		case <-time.After(delay):
@@ -92,11 +89,8 @@ func (t *Tab) Click(ctx context.Context, l Locator) error {
 			return err
 		}
 		before := t.navCount()
-		for _, typ := range []input.DispatchMouseEventType{input.DispatchMouseEventTypeMouseMoved, input.DispatchMouseEventTypeMousePressed, input.DispatchMouseEventTypeMouseReleased} {
-			p := input.DispatchMouseEventParams{Type: typ, X: x, Y: y}
-			if typ != input.DispatchMouseEventTypeMouseMoved {
-				p.Button, p.ClickCount, p.Buttons = input.MouseButtonLeft, 1, 1
-			}
+		for _, typ := range []input.DispatchMouseEventType{input.DispatchMouseEventTypeMousePressed, input.DispatchMouseEventTypeMouseReleased} {
+			p := input.DispatchMouseEventParams{Type: typ, X: x, Y: y, Button: input.MouseButtonLeft, ClickCount: 1, Buttons: 1}
 			if _, err := chromedp.Call(ctx, input.DispatchMouseEvent, p); err != nil {
 				return fmt.Errorf("click %s: %w", el, err)
 			}

@@ -157,7 +157,7 @@ func (t *Tab) Open(ctx context.Context, url string) (int, error) {
 // run the input when the evaluation below answers, so a form submission
 // has asked for its navigation by then. It then waits for the load.
 func (t *Tab) settle(ctx context.Context, before navCount) error {
-	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))`, chromedp.EvalAwaitPromise))
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`new Promise(r => setTimeout(r, 0))`, chromedp.EvalAwaitPromise))
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
