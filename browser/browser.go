@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -220,15 +219,6 @@ func (b *Browser) Alive(ctx context.Context) bool {
 	defer done()
 	_, err := chromedp.Targets(m)
 	return err == nil
-}
-
-// Version is the browser's product and version.
-func (b *Browser) Version() string {
-	c := chromedp.FromContext(b.ctx)
-	if c == nil || c.Browser == nil {
-		return ""
-	}
-	return strings.TrimSpace(b.path)
 }
 
 // merge returns a context with base's values (the chromedp target) that

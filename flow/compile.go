@@ -259,7 +259,7 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 		}
 	}
 	c.scope = map[string]varKind{}
-	base.Vars = c.vars(f["vars"], secrets, nil)
+	base.Vars = c.vars(f["vars"], secrets)
 	for name := range secrets {
 		if !slices.ContainsFunc(base.Vars, func(v Var) bool { return v.Name == name }) {
 			c.errorf(f["secrets"], "secrets: %q is not among vars", name)
@@ -309,7 +309,7 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 		fl.At = c.pos(ckeys["name"])
 		c.flowHead(&fl, cf)
 		c.scope = maps.Clone(outer)
-		fl.Vars = append(slices.Clone(base.Vars), c.vars(cf["vars"], nil, nil)...)
+		fl.Vars = append(slices.Clone(base.Vars), c.vars(cf["vars"], nil)...)
 		// The case's vars are set before the shared steps run.
 		for k, v := range afterBefore {
 			c.scope[k] = v
@@ -370,7 +370,7 @@ func (c *compiler) list(n *yaml.Node, what string) []*yaml.Node {
 	return nil
 }
 
-func (c *compiler) vars(n *yaml.Node, secrets map[string]bool, _ []Var) []Var {
+func (c *compiler) vars(n *yaml.Node, secrets map[string]bool) []Var {
 	if n == nil {
 		return nil
 	}

@@ -27,7 +27,6 @@ type flowRun struct {
 	vars       map[string]string // name, and name.field for users
 	secretVars map[string]bool
 	secretLocs []browser.Locator // elements that show secrets: blurred in screenshots
-	userKey    string            // the user's name, for the wall clock's replay guard
 	warnings   []string          // of the step being run
 }
 

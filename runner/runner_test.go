@@ -22,9 +22,7 @@ import (
 
 // mockTargets gives each flow its own mock on loopback.
 type mockTargets struct {
-	t      *testing.T
-	noAPI  bool
-	faults []string
+	noAPI bool
 }
 
 type users struct{ c *testapi.Client }
@@ -80,7 +78,7 @@ func TestMain(m *testing.M) { kaputest.Main(m) }
 func TestRunResults(t *testing.T) {
 	t.Parallel()
 	flows := load(t, "testdata/pass.yaml", "testdata/fail-expect.yaml", "testdata/missing.yaml", "testdata/noqr.yaml", "testdata/slow.yaml")
-	sum, evs := collect(t, flows, mockTargets{t: t}, runner.Options{Workers: 2})
+	sum, evs := collect(t, flows, mockTargets{}, runner.Options{Workers: 2})
 	byName := map[string]*runner.Result{}
 	for _, r := range sum.Results {
 		byName[r.Flow.Name] = r
@@ -134,7 +132,7 @@ func TestSecretsMasked(t *testing.T) {
 	t.Parallel()
 	flows := load(t, "../flows/login.yaml")
 	var pw []string
-	targets := recordingTargets{mockTargets{t: t}, &pw}
+	targets := recordingTargets{mockTargets{}, &pw}
 	sum, evs := collect(t, flows, targets, runner.Options{Workers: 1, Screenshots: true})
 	if sum.Passed != 1 {
 		t.Fatalf("login flow: %+v", sum.Results[0])
@@ -179,7 +177,7 @@ func (r recordingTargets) Target(ctx context.Context, f *flow.Flow) (runner.Targ
 
 func TestSkippedWithoutTestAPI(t *testing.T) {
 	t.Parallel()
-	sum, _ := collect(t, load(t, "testdata/needs-api.yaml"), mockTargets{t: t, noAPI: true}, runner.Options{})
+	sum, _ := collect(t, load(t, "testdata/needs-api.yaml"), mockTargets{noAPI: true}, runner.Options{})
 	if r := sum.Results[0]; r.Status != runner.Skipped || !strings.Contains(r.Reason, "test API") {
 		t.Errorf("got %s (%s), want skipped for the test API", r.Status, r.Reason)
 	}

@@ -343,7 +343,6 @@ func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 	fr.set(s.As+".username", u.Username, false)
 	fr.set(s.As+".password", u.Password, true)
 	fr.set(s.As+".name", u.Name, false)
-	fr.userKey = u.Username
 	return fmt.Sprintf("user %s = %s (%s)", s.As, u.Username, u.Name), nil
 }
 
