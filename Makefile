@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/kapu
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
-.PHONY: all build run test bench mutants deps chromium vet fmt clean
+.PHONY: all build run test bench mutants deps chromium vet schema fmt clean
 
 all: build
 
@@ -30,9 +30,17 @@ deps: chromium node_modules/axe-core/axe.min.js
 run: build deps
 	./$(BIN) run flows/
 
+# vet also fails on an untidy go.mod, a stale generated file and run
+# output tracked in git.
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	@$(GO) run ./cmd/kapu schema | cmp -s - flows/kapu.schema.json || { echo "flows/kapu.schema.json is stale: make schema"; exit 1; }
+	@! git ls-files --error-unmatch kapu-results kapu-report >/dev/null 2>&1 || { echo "run output is tracked in git: git rm -r --cached kapu-results kapu-report"; exit 1; }
+
+schema:
+	$(GO) run ./cmd/kapu schema > flows/kapu.schema.json
 
 test: deps vet
 	$(GO) test -race -count=1 -timeout 45m ./...

@@ -48,9 +48,10 @@ const MaxIncludeDepth = 16
 type Loader struct {
 	ReadFile func(path string) ([]byte, error)
 
-	files map[string]*yaml.Node // parsed, by path
-	bad   map[string]bool       // files whose syntax errors are reported
-	diags Diagnostics
+	files     map[string]*yaml.Node // parsed, by path
+	bad       map[string]bool       // files whose syntax errors are reported
+	libraries map[string]bool       // files compiled as step libraries
+	diags     Diagnostics
 }
 
 // Load compiles the flow files named by paths (files or directories,
@@ -58,11 +59,25 @@ type Loader struct {
 // at once as Diagnostics. Files without a name are step libraries for
 // include: checked, never run.
 func Load(paths ...string) ([]*Flow, error) {
+	set, err := LoadFiles(paths...)
+	return set.Flows, err
+}
+
+// Files is what a list of paths holds: the flows to run and the step
+// libraries (files with only steps) that were checked beside them.
+type Files struct {
+	Flows     []*Flow
+	Libraries []string // paths of the step libraries, in order
+}
+
+// LoadFiles is Load that also names the step libraries it checked, so that
+// kapu validate can validate a library on its own.
+func LoadFiles(paths ...string) (Files, error) {
 	var files []string
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("flow files: %w", err)
+			return Files{}, fmt.Errorf("flow files: %w", err)
 		}
 		if !fi.IsDir() {
 			files = append(files, p)
@@ -78,20 +93,23 @@ func Load(paths ...string) ([]*Flow, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("flow files: %w", err)
+			return Files{}, fmt.Errorf("flow files: %w", err)
 		}
 	}
 	l := &Loader{}
-	var flows []*Flow
+	var set Files
 	for _, f := range files {
 		fl, _ := l.Compile(f)
-		flows = append(flows, fl...)
+		set.Flows = append(set.Flows, fl...)
+		if l.libraries[f] {
+			set.Libraries = append(set.Libraries, f)
+		}
 	}
 	if len(l.diags) > 0 {
 		l.diags.sort()
-		return nil, l.diags
+		return Files{}, l.diags
 	}
-	return flows, nil
+	return set, nil
 }
 
 // Compile compiles one file; the Diagnostics are those found so far by l.
@@ -100,7 +118,7 @@ func (l *Loader) Compile(path string) ([]*Flow, Diagnostics) {
 		l.ReadFile = os.ReadFile
 	}
 	if l.files == nil {
-		l.files, l.bad = map[string]*yaml.Node{}, map[string]bool{}
+		l.files, l.bad, l.libraries = map[string]*yaml.Node{}, map[string]bool{}, map[string]bool{}
 	}
 	root, ok := l.parse(path, Pos{File: path, Line: 1, Col: 1})
 	if !ok {
@@ -242,6 +260,7 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 			return nil
 		}
 		// A step library: check it on its own, with no variables known.
+		c.l.libraries[c.file] = true
 		c.scope = nil
 		c.steps(f["steps"])
 		return nil

@@ -33,7 +33,6 @@ const (
 	FaultNoDisclosure   account.Fault = "no-disclosure"   // További azonosítási módok does nothing
 	FaultNoKeyboard     account.Fault = "no-keyboard"     // the code page's button is out of the tab order
 	FaultNoName         account.Fault = "no-name"         // the success page leaves out the user's name
-	FaultLogoutKeeps    account.Fault = "logout-keeps"    // Kijelentkezés leaves the session logged in
 )
 
 // Faults lists every fault that kapu mockidp --break accepts.

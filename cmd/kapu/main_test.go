@@ -93,8 +93,14 @@ func TestValidate(t *testing.T) {
 	}
 	golden(t, "validate-many.txt", errOut)
 	_, errOut, code = kapu(t, nil, "validate", "cmd/kapu/testdata/empty")
-	if code != 2 || !strings.Contains(errOut, "no flows found") {
+	if code != 2 || !strings.Contains(errOut, "no flows or step libraries found") {
 		t.Errorf("no flows: exit %d, %q", code, errOut)
+	}
+	// A step library alone is valid on its own (it is checked with no
+	// variables known), not "no flows".
+	out, errOut, code = kapu(t, nil, "validate", "flows/steps/enroll.yaml")
+	if code != 0 || out != "1 step library: valid\n" {
+		t.Errorf("validate a step library: exit %d, %q %q", code, out, errOut)
 	}
 }
 
