@@ -22,7 +22,7 @@ func LoadUsers(path string) ([]account.Seed, error) {
 	if err := dec.Decode(&users); err != nil {
 		return nil, fmt.Errorf("read users %s: %w", path, err)
 	}
-	if err := account.NewStore(FrozenClock(minTime), account.Policy{Skew: 1}).Reset(users); err != nil {
+	if err := account.NewStore(FrozenClock(minTime), account.DefaultPolicy()).Reset(users); err != nil {
 		return nil, fmt.Errorf("read users %s: %w", path, err)
 	}
 	return users, nil

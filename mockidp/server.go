@@ -83,7 +83,9 @@ func New(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.store = account.NewStore(s.clock, account.Policy{Skew: opts.Skew, Faults: opts.Faults})
+	policy := account.DefaultPolicy()
+	policy.Skew = opts.Skew
+	s.store = account.NewStore(s.clock, opts.Faults.Apply(policy))
 	if err := s.store.Reset(opts.Users); err != nil {
 		return nil, err
 	}

@@ -66,3 +66,40 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestRFC6238 checks Key.Code against every test vector of RFC 6238
+// Appendix B, so a bug in the TOTP library would not pass unseen on both
+// sides (the mock uses the same library).
+func TestRFC6238(t *testing.T) {
+	t.Parallel()
+	seeds := map[string]string{ // the ASCII seeds of Appendix B, in base32
+		"SHA1":   "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+		"SHA256": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA",
+		"SHA512": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA",
+	}
+	for _, v := range rfc6238 {
+		k := otpauth.Key{Secret: seeds[v.alg], Algorithm: v.alg, Digits: 8, Period: 30}
+		got, err := k.Code(time.Unix(v.unix, 0))
+		if err != nil || got != v.code {
+			t.Errorf("%s at %d: got %q (%v), want %q", v.alg, v.unix, got, err, v.code)
+		}
+		k.Digits = 6
+		if got, _ := k.Code(time.Unix(v.unix, 0)); got != v.code[2:] {
+			t.Errorf("%s at %d, 6 digits: got %q, want %q", v.alg, v.unix, got, v.code[2:])
+		}
+	}
+}
+
+// rfc6238 is RFC 6238 Appendix B, verbatim.
+var rfc6238 = []struct {
+	unix int64
+	code string
+	alg  string
+}{
+	{59, "94287082", "SHA1"}, {59, "46119246", "SHA256"}, {59, "90693936", "SHA512"},
+	{1111111109, "07081804", "SHA1"}, {1111111109, "68084774", "SHA256"}, {1111111109, "25091201", "SHA512"},
+	{1111111111, "14050471", "SHA1"}, {1111111111, "67062674", "SHA256"}, {1111111111, "99943326", "SHA512"},
+	{1234567890, "89005924", "SHA1"}, {1234567890, "91819424", "SHA256"}, {1234567890, "93441116", "SHA512"},
+	{2000000000, "69279037", "SHA1"}, {2000000000, "90698825", "SHA256"}, {2000000000, "38618901", "SHA512"},
+	{20000000000, "65353130", "SHA1"}, {20000000000, "77737706", "SHA256"}, {20000000000, "47863826", "SHA512"},
+}

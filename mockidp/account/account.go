@@ -41,11 +41,43 @@ const (
 
 type clock interface{ Now() time.Time }
 
-// Policy is what a deployment may tune, and the faults that the
-// conformance suite must catch (kapu mockidp --break).
+// Policy holds the rules of SPEC §2 and §7 as values. DefaultPolicy gives
+// the SPEC's; a deployment may tune Skew, and faults.go maps each fault of
+// kapu mockidp --break to a change of one field, so this file names none.
 type Policy struct {
-	Skew   int // steps accepted either side of the current one: 0, 1 or 2
-	Faults Faults
+	Skew        int           // steps accepted either side of the current one: 0, 1 or 2
+	MaxFailures int           // wrong attempts in a row that lock; 0 never locks
+	LockFor     time.Duration // how long a lock lasts
+
+	SpendCodes         bool // an accepted code's step is used up
+	RefuseEarlierSteps bool // steps before the last used one are used up too
+	EnrollCodeSpent    bool // the enrollment code's step counts as used
+	RightCodeWhileLock bool // a right code gets in while locked
+
+	RequireSaved         bool // Befejezés needs the "saved" checkbox
+	ActiveBeforeFinish   bool // a confirmed enrollment logs in before Befejezés
+	KeepPendingSecret    bool // a failed Tovább or a reload shows the same secret
+	EnrollChecksPassword bool // the enrollment page checks the password
+	PlusNeedsEnrollment  bool // the Ügyfélkapu+ password stage refuses the unenrolled
+
+	WrongRecoveryCounts bool // a wrong törlőkód counts toward the lockout
+	RevokeEndsSecret    bool // the törlőkód ends the secret, not only itself
+	RecoveryOnce        bool // a törlőkód works once
+
+	// NewSecret, when set, replaces the random secret of a new enrollment;
+	// previous is the user's last secret ("" for none). For faults only.
+	NewSecret func(previous string) string
+}
+
+// DefaultPolicy is the SPEC: skew 1, 5 wrong attempts lock for 15 minutes,
+// every code once, the törlőkód once, Ügyfélkapu+ active after Befejezés.
+func DefaultPolicy() Policy {
+	return Policy{
+		Skew: 1, MaxFailures: MaxFailures, LockFor: LockFor,
+		SpendCodes: true, RefuseEarlierSteps: true, EnrollCodeSpent: true,
+		RequireSaved: true, KeepPendingSecret: true, EnrollChecksPassword: true, PlusNeedsEnrollment: true,
+		WrongRecoveryCounts: true, RevokeEndsSecret: true, RecoveryOnce: true,
+	}
 }
 
 // Store holds every user. It is safe for concurrent use.
@@ -74,8 +106,8 @@ type user struct {
 	failures    int
 	lockedUntil time.Time
 
-	oldSecret    string    // kept only for FaultReenrollSameSecret
-	usedRecovery *[32]byte // kept only for FaultRecoveryReusable
+	oldSecret    string    // kept only when Policy.NewSecret is set
+	usedRecovery *[32]byte // kept only when !Policy.RecoveryOnce
 }
 
 // enrollment is a pending Ügyfélkapu+ enrollment (SPEC §7: kept per user
@@ -102,7 +134,8 @@ type Seed struct {
 	Recovery string `json:"recovery,omitempty"` // the törlőkód of an enrolled user
 }
 
-// NewStore returns an empty store reading time from clock.
+// NewStore returns an empty store reading time from clock and following
+// p (DefaultPolicy for the SPEC). A skew outside 0 to 2 is taken as 1.
 func NewStore(c clock, p Policy) *Store {
 	if p.Skew < 0 || p.Skew > 2 {
 		p.Skew = 1
@@ -196,7 +229,7 @@ func (s *Store) CanUsePlus(username string) error {
 	if !ok {
 		return ErrNoUser
 	}
-	if s.activeSecret(u) == "" && !s.policy.Faults.Has(FaultUnenrolledLogin) {
+	if s.activeSecret(u) == "" && s.policy.PlusNeedsEnrollment {
 		return ErrNotEnrolled
 	}
 	return nil
@@ -248,7 +281,7 @@ func (s *Store) Enroll(username string) (secret string, confirmed bool, err erro
 			return "", false, err
 		}
 		u.pending = &enrollment{secret: sec, lastStep: -1}
-	} else if s.policy.Faults.Has(FaultSecretChanges) && !u.pending.confirmed {
+	} else if !s.policy.KeepPendingSecret && !u.pending.confirmed {
 		if sec, err := s.newSecret(u); err == nil {
 			u.pending.secret = sec
 		}
@@ -275,7 +308,7 @@ func (s *Store) ConfirmEnrollment(username, password, code string) (recovery str
 		return p.recovery, nil
 	}
 	// SPEC §7: password and code both wrong: only the password is named.
-	if !equal(password, u.password) && !s.policy.Faults.Has(FaultEnrollNoPassword) {
+	if !equal(password, u.password) && s.policy.EnrollChecksPassword {
 		return "", ErrBadPassword
 	}
 	step, ok := s.match(p.secret, code, p.lastStep)
@@ -287,7 +320,7 @@ func (s *Store) ConfirmEnrollment(username, password, code string) (recovery str
 		return "", err
 	}
 	p.confirmed, p.lastStep, p.recovery = true, step, rc
-	if s.policy.Faults.Has(FaultEnrollCodeReusable) {
+	if !s.policy.EnrollCodeSpent {
 		p.lastStep = -1
 	}
 	return rc, nil
@@ -323,7 +356,7 @@ func (s *Store) Finish(username string, saved bool) error {
 	if p == nil || !p.confirmed {
 		return ErrNoEnrollment
 	}
-	if !saved && !s.policy.Faults.Has(FaultNoCheckbox) {
+	if !saved && s.policy.RequireSaved {
 		return ErrNotConfirmed
 	}
 	u.secret, u.lastStep = p.secret, p.lastStep
@@ -333,10 +366,10 @@ func (s *Store) Finish(username string, saved bool) error {
 	return nil
 }
 
-// activeSecret is the secret that logins check; FaultActiveBeforeFinish
+// activeSecret is the secret that logins check; Policy.ActiveBeforeFinish
 // makes a confirmed pending one count too early.
 func (s *Store) activeSecret(u *user) string {
-	if u.secret == "" && u.pending != nil && u.pending.confirmed && s.policy.Faults.Has(FaultActiveBeforeFinish) {
+	if u.secret == "" && u.pending != nil && u.pending.confirmed && s.policy.ActiveBeforeFinish {
 		return u.pending.secret
 	}
 	return u.secret
@@ -352,14 +385,14 @@ func (s *Store) CheckCode(username, code string) error {
 	}
 	secret := s.activeSecret(u)
 	if secret == "" {
-		if s.policy.Faults.Has(FaultUnenrolledLogin) {
+		if !s.policy.PlusNeedsEnrollment {
 			return s.fail(u, ErrBadCode)
 		}
 		return ErrNotEnrolled
 	}
 	// SPEC §7: while locked, refused without being checked or counted.
 	if s.locked(u) {
-		if _, ok := s.match(secret, code, u.lastStep); !ok || !s.policy.Faults.Has(FaultLockedAcceptsRight) {
+		if _, ok := s.match(secret, code, u.lastStep); !ok || !s.policy.RightCodeWhileLock {
 			return ErrLocked
 		}
 	}
@@ -371,7 +404,7 @@ func (s *Store) CheckCode(username, code string) error {
 	if !ok {
 		return s.fail(u, ErrBadCode)
 	}
-	if !s.policy.Faults.Has(FaultReplay) {
+	if s.policy.SpendCodes {
 		if secret == u.secret {
 			u.lastStep = step
 		} else {
@@ -398,24 +431,26 @@ func (s *Store) Revoke(username, recovery string) error {
 		return ErrLocked
 	}
 	h := hashRecovery(recovery)
-	used := s.policy.Faults.Has(FaultRecoveryReusable) && u.usedRecovery != nil &&
+	used := !s.policy.RecoveryOnce && u.usedRecovery != nil &&
 		subtle.ConstantTimeCompare(h[:], u.usedRecovery[:]) == 1
 	if !used && (!u.hasRecovery || subtle.ConstantTimeCompare(h[:], u.recoveryHash[:]) != 1) {
-		if s.policy.Faults.Has(FaultRecoveryNotCounted) {
+		if !s.policy.WrongRecoveryCounts {
 			return ErrBadRecovery
 		}
 		return s.fail(u, ErrBadRecovery)
 	}
 	u.failures = 0
-	if s.policy.Faults.Has(FaultRevokeKeepsSecret) {
+	if !s.policy.RevokeEndsSecret {
 		u.hasRecovery = false
 		return nil
 	}
-	if s.policy.Faults.Has(FaultRecoveryReusable) {
+	if !s.policy.RecoveryOnce {
 		used := u.recoveryHash
 		u.usedRecovery = &used
 	}
-	u.oldSecret = u.secret
+	if s.policy.NewSecret != nil {
+		u.oldSecret = u.secret
+	}
 	// SPEC §7: the last used step belongs to the secret: it goes with it.
 	u.secret, u.lastStep, u.hasRecovery, u.recoveryHash = "", -1, false, [32]byte{}
 	return nil
@@ -424,7 +459,7 @@ func (s *Store) Revoke(username, recovery string) error {
 // locked tells whether u is locked now. SPEC §7: the lock holds while
 // now < time of the 5th + 15m.
 func (s *Store) locked(u *user) bool {
-	if s.policy.Faults.Has(FaultNoLockout) {
+	if s.policy.MaxFailures == 0 {
 		return false
 	}
 	return s.clock.Now().Before(u.lockedUntil)
@@ -434,23 +469,9 @@ func (s *Store) locked(u *user) bool {
 // and the start of a lock resets the count.
 func (s *Store) fail(u *user, err error) error {
 	u.failures++
-	limit := MaxFailures
-	if s.policy.Faults.Has(FaultLockoutAfter6) {
-		limit = MaxFailures + 1
-	}
-	if s.policy.Faults.Has(FaultLockoutAfter4) {
-		limit = MaxFailures - 1
-	}
-	if u.failures >= limit && !s.policy.Faults.Has(FaultNoLockout) {
+	if limit := s.policy.MaxFailures; limit > 0 && u.failures >= limit {
 		u.failures = 0
-		d := LockFor
-		if s.policy.Faults.Has(FaultShortLock) {
-			d = LockFor - time.Minute
-		}
-		if s.policy.Faults.Has(FaultLongLock) {
-			d = LockFor + time.Minute
-		}
-		u.lockedUntil = s.clock.Now().Add(d)
+		u.lockedUntil = s.clock.Now().Add(s.policy.LockFor)
 		return ErrLocked
 	}
 	return err
@@ -461,11 +482,10 @@ func equal(a, b string) bool {
 }
 
 func (s *Store) newSecret(u *user) (string, error) {
-	if s.policy.Faults.Has(FaultSameSecret) {
-		return "KAPUKAPUKAPUKAPUKAPUKAPUKAPUKAPU", nil
-	}
-	if s.policy.Faults.Has(FaultReenrollSameSecret) && u.oldSecret != "" {
-		return u.oldSecret, nil
+	if s.policy.NewSecret != nil {
+		if sec := s.policy.NewSecret(u.oldSecret); sec != "" {
+			return sec, nil
+		}
 	}
 	b := make([]byte, 20) // SPEC §2: 160 bits
 	if _, err := rand.Read(b); err != nil {

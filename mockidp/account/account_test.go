@@ -3,6 +3,7 @@ package account_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func TestCheckCodeWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, c := newStore(account.Policy{Skew: tt.skew})
+			s, c := newStore(skew(tt.skew))
 			sec, _ := enrolled(t, s, c, "u")
 			// After enrolled() the clock is t0+30s; move on one more step so
 			// "one step behind" is not the enrollment step.
@@ -95,7 +96,7 @@ func TestCheckCodeWindow(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	sec, _ := enrolled(t, s, c, "u")
 	now := c.Now()
 	code := codeAt(t, sec, now)
@@ -115,7 +116,7 @@ func TestReplay(t *testing.T) {
 
 func TestEnrollmentCodeCountsAsUsed(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	s.Add(account.Seed{Username: "u", Password: "p"})
 	sec, _, _ := s.Enroll("u")
 	code := codeAt(t, sec, c.Now())
@@ -138,7 +139,7 @@ func TestEnrollmentCodeCountsAsUsed(t *testing.T) {
 
 func TestLockout(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	sec, _ := enrolled(t, s, c, "u")
 	for i := 1; i <= 4; i++ {
 		if err := s.CheckCode("u", "000000"); !errors.Is(err, account.ErrBadCode) {
@@ -172,7 +173,7 @@ func TestLockout(t *testing.T) {
 
 func TestLockedRightCodeNotUsedUp(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	sec, _ := enrolled(t, s, c, "u")
 	for range 5 {
 		s.CheckCode("u", "123 45x")
@@ -190,7 +191,7 @@ func TestLockedRightCodeNotUsedUp(t *testing.T) {
 
 func TestWrongRecoveryCountsAndOnce(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	sec, rc := enrolled(t, s, c, "u")
 	for i := 1; i <= 4; i++ {
 		s.CheckCode("u", "000000")
@@ -230,7 +231,7 @@ func TestWrongRecoveryCountsAndOnce(t *testing.T) {
 
 func TestEnrollmentPageRules(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	s.Add(account.Seed{Username: "u", Password: "p"})
 	sec, _, _ := s.Enroll("u")
 	again, _, _ := s.Enroll("u")
@@ -275,7 +276,7 @@ func TestCodeInput(t *testing.T) {
 
 func TestUsernamesCaseSensitive(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(account.Policy{Skew: 1})
+	s, _ := newStore(account.DefaultPolicy())
 	s.Add(account.Seed{Username: "Anna", Password: "p"})
 	if _, err := s.CheckPassword("anna", "p"); !errors.Is(err, account.ErrBadLogin) {
 		t.Errorf("anna for Anna: %v", err)
@@ -288,7 +289,7 @@ func TestUsernamesCaseSensitive(t *testing.T) {
 // TestManyUsersAtOnce enrolls and logs in 200 users at once (run -race).
 func TestManyUsersAtOnce(t *testing.T) {
 	t.Parallel()
-	s, c := newStore(account.Policy{Skew: 1})
+	s, c := newStore(account.DefaultPolicy())
 	secrets := sync.Map{}
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
@@ -325,5 +326,56 @@ func TestManyUsersAtOnce(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// skew is the SPEC's policy with another skew (SPEC §2 lets a deployment
+// choose 0, 1 or 2).
+func skew(n int) account.Policy {
+	p := account.DefaultPolicy()
+	p.Skew = n
+	return p
+}
+
+// TestRFC6238 checks the mock's code check against the SHA1 vectors of
+// RFC 6238 Appendix B (their last 6 digits: the mock's codes are 6 long),
+// on a user seeded with the RFC's key at each vector's time.
+func TestRFC6238(t *testing.T) {
+	t.Parallel()
+	vectors := []struct {
+		unix int64
+		code string
+	}{
+		{59, "94287082"}, {1111111109, "07081804"}, {1111111111, "14050471"},
+		{1234567890, "89005924"}, {2000000000, "69279037"}, {20000000000, "65353130"},
+	}
+	for _, v := range vectors {
+		c := mockidp.FrozenClock(time.Unix(v.unix, 0))
+		s := account.NewStore(c, skew(0))
+		err := s.Add(account.Seed{Username: "rfc", Password: "pw", Secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckCode("rfc", v.code[2:]); err != nil {
+			t.Errorf("at %d: code %s refused: %v", v.unix, v.code[2:], err)
+		}
+		if err := s.CheckCode("rfc", v.code[2:]); !errors.Is(err, account.ErrBadCode) {
+			t.Errorf("at %d: the same code again: got %v, want %v", v.unix, err, account.ErrBadCode)
+		}
+	}
+}
+
+// TestEveryFaultChangesPolicy: each fault of the table moves the policy
+// away from the SPEC's, and only the HTTP layer's faults leave it alone.
+func TestEveryFaultChangesPolicy(t *testing.T) {
+	t.Parallel()
+	def := account.DefaultPolicy()
+	for _, f := range account.AccountFaults {
+		if reflect.DeepEqual(account.Faults{f}.Apply(def), def) {
+			t.Errorf("fault %s leaves the policy as the SPEC has it", f)
+		}
+	}
+	if !reflect.DeepEqual(account.Faults{"qr-differs"}.Apply(def), def) {
+		t.Errorf("an HTTP fault changed the account policy")
 	}
 }

@@ -2,8 +2,10 @@ package account
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Fault breaks one requirement on purpose, so that a test can show the
@@ -36,13 +38,48 @@ const (
 	FaultUnenrolledLogin    Fault = "unenrolled-login"     // a user without Ügyfélkapu+ gets past the password
 )
 
-// AccountFaults lists the faults this package knows.
-var AccountFaults = []Fault{
-	FaultSkew0, FaultSkew2, FaultReplay, FaultReplayEarlier, FaultEnrollCodeReusable,
-	FaultNoLockout, FaultLockoutAfter6, FaultLockoutAfter4, FaultShortLock, FaultLongLock,
-	FaultLockedAcceptsRight, FaultNoCheckbox, FaultActiveBeforeFinish, FaultSecretChanges,
-	FaultSameSecret, FaultEnrollNoPassword, FaultRecoveryNotCounted, FaultRevokeKeepsSecret,
-	FaultRecoveryReusable, FaultReenrollSameSecret, FaultUnenrolledLogin,
+// policyChange is what each fault of this package does to the SPEC's
+// Policy: one field each, except the two that pick the secret.
+var policyChange = map[Fault]func(*Policy){
+	FaultSkew0:              func(p *Policy) { p.Skew = 0 },
+	FaultSkew2:              func(p *Policy) { p.Skew = 2 },
+	FaultReplay:             func(p *Policy) { p.SpendCodes = false },
+	FaultReplayEarlier:      func(p *Policy) { p.RefuseEarlierSteps = false },
+	FaultEnrollCodeReusable: func(p *Policy) { p.EnrollCodeSpent = false },
+	FaultNoLockout:          func(p *Policy) { p.MaxFailures = 0 },
+	FaultLockoutAfter6:      func(p *Policy) { p.MaxFailures = MaxFailures + 1 },
+	FaultLockoutAfter4:      func(p *Policy) { p.MaxFailures = MaxFailures - 1 },
+	FaultShortLock:          func(p *Policy) { p.LockFor = LockFor - time.Minute },
+	FaultLongLock:           func(p *Policy) { p.LockFor = LockFor + time.Minute },
+	FaultLockedAcceptsRight: func(p *Policy) { p.RightCodeWhileLock = true },
+	FaultNoCheckbox:         func(p *Policy) { p.RequireSaved = false },
+	FaultActiveBeforeFinish: func(p *Policy) { p.ActiveBeforeFinish = true },
+	FaultSecretChanges:      func(p *Policy) { p.KeepPendingSecret = false },
+	FaultEnrollNoPassword:   func(p *Policy) { p.EnrollChecksPassword = false },
+	FaultRecoveryNotCounted: func(p *Policy) { p.WrongRecoveryCounts = false },
+	FaultRevokeKeepsSecret:  func(p *Policy) { p.RevokeEndsSecret = false },
+	FaultRecoveryReusable:   func(p *Policy) { p.RecoveryOnce = false },
+	FaultUnenrolledLogin:    func(p *Policy) { p.PlusNeedsEnrollment = false },
+	FaultSameSecret: func(p *Policy) {
+		p.NewSecret = func(string) string { return "KAPUKAPUKAPUKAPUKAPUKAPUKAPUKAPU" }
+	},
+	FaultReenrollSameSecret: func(p *Policy) {
+		p.NewSecret = func(previous string) string { return previous }
+	},
+}
+
+// AccountFaults lists the faults this package knows, in a stable order.
+var AccountFaults = slices.Sorted(maps.Keys(policyChange))
+
+// Apply returns p changed by each fault of fs that this package knows;
+// the others (the HTTP layer's) leave it alone.
+func (fs Faults) Apply(p Policy) Policy {
+	for _, f := range fs {
+		if change, ok := policyChange[f]; ok {
+			change(&p)
+		}
+	}
+	return p
 }
 
 // Faults is a set of faults; the zero value has none.

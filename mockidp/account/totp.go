@@ -50,12 +50,6 @@ func (s *Store) match(secret, code string, last int64) (int64, bool) {
 		return 0, false
 	}
 	skew := int64(s.policy.Skew)
-	switch {
-	case s.policy.Faults.Has(FaultSkew0):
-		skew = 0
-	case s.policy.Faults.Has(FaultSkew2):
-		skew = 2
-	}
 	cur := Step(s.clock.Now().Unix())
 	found, best := false, int64(0)
 	for st := cur - skew; st <= cur+skew; st++ {
@@ -63,7 +57,7 @@ func (s *Store) match(secret, code string, last int64) (int64, bool) {
 			continue
 		}
 		used := st <= last
-		if s.policy.Faults.Has(FaultReplayEarlier) {
+		if !s.policy.RefuseEarlierSteps {
 			used = st == last
 		}
 		want, err := hotp.GenerateCodeCustom(secret, uint64(st), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
