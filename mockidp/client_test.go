@@ -116,7 +116,27 @@ func (c *client) find(re *regexp.Regexp) string {
 	return html.UnescapeString(m[1])
 }
 
-func (c *client) csrf() string  { return c.find(reCSRF) }
+func (c *client) csrf() string { return c.find(reCSRF) }
+
+// cookie is the session cookie the client holds now.
+func (c *client) cookie() string {
+	u, _ := url.Parse(c.base)
+	for _, k := range c.hc.Jar.Cookies(u) {
+		if k.Name == "kapu_session" {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+// as is another browser that holds the session cookie value (a cookie
+// captured by an attacker, or the same browser's second tab).
+func (m *mock) as(t testing.TB, cookie string) *client {
+	c := m.client(t)
+	u, _ := url.Parse(m.URL)
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "kapu_session", Value: cookie, Path: "/"}})
+	return c
+}
 func (c *client) alert() string { return c.find(reAlert) }
 func (c *client) h1() string    { return c.find(reH1) }
 
@@ -145,7 +165,7 @@ func (c *client) wantText(want string) {
 func (m *mock) api(t testing.TB, method, path, body string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, m.URL+path, strings.NewReader(body))
-	if body != "" {
+	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)

@@ -1,8 +1,10 @@
 package mockidp
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,15 +27,73 @@ const (
 )
 
 type dapRequest struct {
-	created  time.Time
-	approved string // the approving user, "" while waiting
+	created  time.Time // on the IdP clock
+	seq      uint64    // order of creation, whatever the clock does
+	approved string    // the approving user, "" while waiting
 	used     bool
 	done     bool // the waiting session logged in
 }
 
+// dapStore holds the pending DÁP logins, at most max of them: anyone can
+// start one, so they are swept by age on the IdP clock and, when that
+// frees too little (a frozen clock), by count, the oldest first.
 type dapStore struct {
-	mu sync.Mutex
-	m  map[string]*dapRequest
+	mu  sync.Mutex
+	m   map[string]*dapRequest
+	max int
+	seq uint64
+}
+
+const defaultMaxDAP = 10_000
+
+func (srv *Server) dapAdd(token string) {
+	d := &srv.dap
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.m) >= d.max {
+		for k, r := range d.m {
+			if r.done || srv.dapExpired(r) {
+				delete(d.m, k)
+			}
+		}
+	}
+	if over := len(d.m) - (d.max - max(1, d.max/10)); over > 0 && len(d.m) >= d.max {
+		old := make([]string, 0, len(d.m))
+		for k := range d.m {
+			old = append(old, k)
+		}
+		slices.SortFunc(old, func(a, b string) int { return cmp.Compare(d.m[a].seq, d.m[b].seq) })
+		for _, k := range old[:over] {
+			delete(d.m, k)
+		}
+	}
+	d.seq++
+	d.m[token] = &dapRequest{created: srv.clock.Now(), seq: d.seq}
+}
+
+func (d *dapStore) len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.m)
+}
+
+func (d *dapStore) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.m = map[string]*dapRequest{}
+}
+
+// dapFinish marks an approved login as taken by its waiting session; it
+// is false if another request took it first.
+func (srv *Server) dapFinish(token string) bool {
+	srv.dap.mu.Lock()
+	defer srv.dap.mu.Unlock()
+	r, ok := srv.dap.m[token]
+	if !ok || r.done || r.approved == "" {
+		return false
+	}
+	r.done = true
+	return true
 }
 
 // dapState is what the waiting page shows.
@@ -52,16 +112,7 @@ func (srv *Server) dapExpired(r *dapRequest) bool {
 // dapStart shows the waiting page with a fresh one-time URL.
 func (srv *Server) dapStart(w http.ResponseWriter, r *http.Request, s *session) {
 	token := randomHex(16)
-	srv.dap.mu.Lock()
-	if len(srv.dap.m) > 100_000 { // bounded: forget the expired
-		for k, d := range srv.dap.m {
-			if srv.dapExpired(d) {
-				delete(srv.dap.m, k)
-			}
-		}
-	}
-	srv.dap.m[token] = &dapRequest{created: srv.clock.Now()}
-	srv.dap.mu.Unlock()
+	srv.dapAdd(token)
 	srv.sessions.update(s, func(s *session) { s.dapToken = token })
 	srv.showDAP(w, r, s, token, dapWaiting)
 }
@@ -71,11 +122,7 @@ func (srv *Server) showDAP(w http.ResponseWriter, r *http.Request, s *session, t
 	if st == dapExpired {
 		p.Alert = "A QR-kód lejárt. Kérjen újat a DÁP mobilalkalmazás választásával."
 	} else {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		qr, side, err := qrPNG(scheme + "://" + r.Host + "/dap/jovahagyas/" + token)
+		qr, side, err := qrPNG(srv.origin(r) + "/dap/jovahagyas/" + token)
 		if err != nil {
 			srv.errorPage(w, r, http.StatusInternalServerError, "A QR-kód nem készíthető el.")
 			return
@@ -96,11 +143,16 @@ func (srv *Server) dapCheck(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	switch st {
 	case dapApproved:
-		srv.dap.mu.Lock()
-		srv.dap.m[v.dapToken].done = true
-		srv.dap.mu.Unlock()
-		srv.sessions.update(s, func(s *session) { s.plusUser, s.plusDone, s.dapToken = user, true, "" })
-		redirect(w, r, "/plusz/sikeres")
+		if !srv.dapFinish(v.dapToken) {
+			srv.showDAP(w, r, s, "", dapExpired)
+			return
+		}
+		// A DÁP approval is a login: a new session cookie (fixation).
+		srv.sessions.rotate(w, r, s, func(s *session) bool {
+			s.plusUser, s.plusDone, s.method, s.dapToken = user, true, methodDAP, ""
+			return true
+		})
+		srv.redirect(w, r, "/plusz/sikeres")
 	case dapWaiting:
 		srv.showDAP(w, r, s, v.dapToken, dapWaiting)
 	default:

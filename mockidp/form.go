@@ -39,7 +39,7 @@ func (srv *Server) form(w http.ResponseWriter, r *http.Request, s *session, requ
 		return nil, false
 	}
 	vals := r.PostForm
-	if len(vals["csrf"]) != 1 || !s.csrfOK(vals.Get("csrf")) {
+	if len(vals["csrf"]) != 1 || !srv.sessions.csrfOK(s, vals.Get("csrf")) {
 		srv.errorPage(w, r, http.StatusForbidden, "Érvénytelen űrlap-azonosító (CSRF). Töltse be újra az oldalt.")
 		return nil, false
 	}

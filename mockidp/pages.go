@@ -32,6 +32,7 @@ type page struct {
 	Username, Name string
 	Enrolled       bool
 	LoggedIn       bool
+	DAP            bool // logged in with DÁP: one factor, on the phone
 
 	QR        template.URL
 	QRSize    int
@@ -51,7 +52,14 @@ func (p page) Fault(name string) bool { return p.faults.Has(account.Fault(name))
 
 func (srv *Server) routes() {
 	m := http.NewServeMux()
-	m.Handle("GET /static/", http.FileServerFS(staticFS))
+	files := http.FileServerFS(staticFS)
+	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+			srv.errorPage(w, r, http.StatusNotFound, "Az oldal nem található.")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	srv.mux = m
 	srv.handle("/{$}", srv.start, nil)
 	srv.handle("/ugyfelkapu", srv.passwordPage(false), srv.passwordPost(false))
@@ -118,7 +126,7 @@ func (srv *Server) handle(path string, get, post handler) {
 
 func (srv *Server) render(w http.ResponseWriter, status int, name string, s *session, p page) {
 	if s != nil {
-		p.CSRF = s.csrf
+		p.CSRF = srv.sessions.view(s).csrf
 	}
 	p.faults = srv.opts.Faults
 	var buf bytes.Buffer
@@ -143,7 +151,12 @@ func (srv *Server) errorPage(w http.ResponseWriter, r *http.Request, status int,
 	srv.render(w, status, "message", nil, page{Title: title, Heading: title, Alert: msg})
 }
 
-func redirect(w http.ResponseWriter, r *http.Request, to string) {
+// redirect sends the browser to a path of the mock: on the public URL when
+// one is set (behind a proxy), never on the request's Host.
+func (srv *Server) redirect(w http.ResponseWriter, r *http.Request, to string) {
+	if srv.public != nil {
+		to = srv.public.String() + to
+	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
@@ -191,16 +204,19 @@ func (srv *Server) passwordPost(plus bool) handler {
 			return
 		}
 		if !plus {
-			srv.sessions.update(s, func(s *session) { s.user = info.Username })
-			redirect(w, r, "/ugyfelkapu/fiok")
+			srv.sessions.rotate(w, r, s, func(s *session) bool { s.user = info.Username; return true })
+			srv.redirect(w, r, "/ugyfelkapu/fiok")
 			return
 		}
 		if err := srv.store.CanUsePlus(info.Username); err != nil {
 			srv.render(w, http.StatusOK, "password", s, passwordPageData(plus, username, alertNotEnrolled))
 			return
 		}
-		srv.sessions.update(s, func(s *session) { s.plusUser, s.plusDone = info.Username, false })
-		redirect(w, r, "/plusz/kod")
+		attempt := srv.sessions.nextAttempt()
+		srv.sessions.update(s, func(s *session) {
+			s.plusUser, s.attempt, s.plusDone, s.method = info.Username, attempt, false, ""
+		})
+		srv.redirect(w, r, "/plusz/kod")
 	}
 }
 
@@ -208,10 +224,10 @@ func (srv *Server) codePage(w http.ResponseWriter, r *http.Request, s *session) 
 	v := srv.sessions.view(s)
 	switch {
 	case v.plusUser == "":
-		redirect(w, r, "/plusz")
+		srv.redirect(w, r, "/plusz")
 		return
 	case v.plusDone:
-		redirect(w, r, "/plusz/sikeres")
+		srv.redirect(w, r, "/plusz/sikeres")
 		return
 	}
 	p := page{Title: "Azonosítás hitelesítő alkalmazással"}
@@ -229,15 +245,29 @@ func (srv *Server) codePost(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	v := srv.sessions.view(s)
 	if v.plusUser == "" || v.plusDone {
-		redirect(w, r, "/plusz")
+		srv.redirect(w, r, "/plusz")
 		return
 	}
 	err := srv.store.CheckCode(v.plusUser, f["code"])
+	if srv.afterCodeCheck != nil {
+		srv.afterCodeCheck()
+	}
+	// The code was checked for the user of the password stage read above:
+	// it logs in that user only, and only if no other password stage has
+	// taken the session's place meanwhile (checked and set under one lock).
+	if err == nil && !srv.sessions.rotate(w, r, s, func(s *session) bool {
+		if s.plusUser != v.plusUser || s.attempt != v.attempt || s.plusDone {
+			return false
+		}
+		s.plusDone, s.method = true, methodPlus
+		return true
+	}) {
+		err = account.ErrBadCode
+	}
 	alert := ""
 	switch {
 	case err == nil:
-		srv.sessions.update(s, func(s *session) { s.plusDone = true })
-		redirect(w, r, "/plusz/sikeres")
+		srv.redirect(w, r, "/plusz/sikeres")
 		return
 	case errors.Is(err, account.ErrLocked):
 		alert = alertLocked
@@ -253,10 +283,10 @@ func (srv *Server) successPage(w http.ResponseWriter, r *http.Request, s *sessio
 	v := srv.sessions.view(s)
 	info, ok := srv.store.Info(v.plusUser)
 	if !v.plusDone || !ok {
-		redirect(w, r, "/plusz")
+		srv.redirect(w, r, "/plusz")
 		return
 	}
-	p := page{Title: "Sikeres bejelentkezés", Name: info.Name, Username: info.Username, LoggedIn: true}
+	p := page{Title: "Sikeres bejelentkezés", Name: info.Name, Username: info.Username, LoggedIn: true, DAP: v.method == methodDAP}
 	if srv.fault(FaultNoName) {
 		p.Name = "Felhasználó"
 	}
@@ -267,8 +297,8 @@ func (srv *Server) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	if _, ok := srv.form(w, r, s); !ok {
 		return
 	}
-	srv.sessions.update(s, func(s *session) { s.user, s.plusUser, s.plusDone = "", "", false })
-	redirect(w, r, "/")
+	srv.sessions.end(w, r, s)
+	srv.redirect(w, r, "/")
 }
 
 // user returns the user logged in with the password-only Ügyfélkapu, or
@@ -276,7 +306,7 @@ func (srv *Server) logout(w http.ResponseWriter, r *http.Request, s *session) {
 func (srv *Server) user(w http.ResponseWriter, r *http.Request, s *session) string {
 	v := srv.sessions.view(s)
 	if _, ok := srv.store.Info(v.user); v.user == "" || !ok {
-		redirect(w, r, "/ugyfelkapu")
+		srv.redirect(w, r, "/ugyfelkapu")
 		return ""
 	}
 	return v.user
@@ -302,7 +332,7 @@ func (srv *Server) intro(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	if srv.store.Enrolled(u) {
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	}
 	srv.render(w, http.StatusOK, "intro", s, page{Title: "Ügyfélkapu+ igénylése"})
@@ -322,14 +352,14 @@ func (srv *Server) showEnroll(w http.ResponseWriter, r *http.Request, s *session
 	secret, confirmed, err := srv.store.Enroll(u)
 	switch {
 	case errors.Is(err, account.ErrEnrolled):
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	case err != nil:
 		srv.errorPage(w, r, http.StatusInternalServerError, "Az összerendelés nem indítható.")
 		return
 	case confirmed:
 		// SPEC §7: after a successful Tovább, back to the törlőkód.
-		redirect(w, r, "/ugyfelkapu/plusz/torlokod")
+		srv.redirect(w, r, "/ugyfelkapu/plusz/torlokod")
 		return
 	}
 	uri := keyURI(u, secret, srv.fault(FaultRawPlus))
@@ -365,13 +395,13 @@ func (srv *Server) enrollPost(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	if _, _, err := srv.store.Enroll(u); errors.Is(err, account.ErrEnrolled) {
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	}
 	_, err := srv.store.ConfirmEnrollment(u, f["password"], f["code"])
 	switch {
 	case err == nil:
-		redirect(w, r, "/ugyfelkapu/plusz/torlokod")
+		srv.redirect(w, r, "/ugyfelkapu/plusz/torlokod")
 	case errors.Is(err, account.ErrBadPassword):
 		srv.showEnroll(w, r, s, alertBadPassword, "password")
 	default:
@@ -390,7 +420,7 @@ func (srv *Server) showRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	rc, err := srv.store.Recovery(u)
 	if err != nil {
-		redirect(w, r, "/ugyfelkapu/plusz/osszerendeles")
+		srv.redirect(w, r, "/ugyfelkapu/plusz/osszerendeles")
 		return
 	}
 	srv.render(w, http.StatusOK, "recovery", s, page{Title: "Törlőkód", Alert: alert, Recovery: groupKey(rc)})
@@ -408,16 +438,25 @@ func (srv *Server) recoveryPost(w http.ResponseWriter, r *http.Request, s *sessi
 	_, saved := f["saved"]
 	switch err := srv.store.Finish(u, saved); {
 	case err == nil:
-		redirect(w, r, "/ugyfelkapu/plusz/kesz")
+		srv.sessions.update(s, func(s *session) { s.enrolled = true })
+		srv.redirect(w, r, "/ugyfelkapu/plusz/kesz")
 	case errors.Is(err, account.ErrNotConfirmed):
 		srv.showRecovery(w, r, s, alertNotSaved)
 	default:
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 	}
 }
 
+// enrolled is the success page of an enrollment: shown once, right after
+// Befejezés, never by URL alone.
 func (srv *Server) enrolled(w http.ResponseWriter, r *http.Request, s *session) {
 	if srv.user(w, r, s) == "" {
+		return
+	}
+	var just bool
+	srv.sessions.update(s, func(s *session) { just, s.enrolled = s.enrolled, false })
+	if !just {
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	}
 	srv.render(w, http.StatusOK, "message", s, page{
@@ -433,7 +472,7 @@ func (srv *Server) revokePage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	if !srv.store.Enrolled(u) {
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	}
 	p := page{Title: "Ügyfélkapu+ megszüntetése"}
@@ -455,12 +494,14 @@ func (srv *Server) revokePost(w http.ResponseWriter, r *http.Request, s *session
 	alert := ""
 	switch err := srv.store.Revoke(u, f["recovery"]); {
 	case err == nil:
+		// Ending Ügyfélkapu+ ends the user's Ügyfélkapu+ sessions everywhere.
+		srv.sessions.endPlus(u)
 		// SPEC §7: the notice is shown on the greeting page.
 		srv.sessions.update(s, func(s *session) { s.notice = noticeRevoked })
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	case errors.Is(err, account.ErrNotEnrolled):
-		redirect(w, r, "/ugyfelkapu/fiok")
+		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	case errors.Is(err, account.ErrLocked):
 		alert = alertLocked

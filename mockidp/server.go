@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kapu-dev/kapu/mockidp/account"
@@ -51,6 +53,18 @@ type Options struct {
 	Users   []account.Seed // seeded at start and again at reset
 	Faults  account.Faults // requirements broken on purpose
 	Logger  *slog.Logger   // nil: no request log
+
+	// PublicURL is the origin the mock is reached on behind a proxy
+	// (https://idp.example): the DÁP QR code and redirects use it instead
+	// of the request's Host header, and an https one makes cookies Secure.
+	PublicURL string
+	// Host is the host the mock was told to listen on or be reached by:
+	// beside loopback names and the public URL's host, the only Host the
+	// test API answers (no DNS rebinding).
+	Host string
+
+	MaxSessions int // 0: 200 000
+	MaxDAP      int // pending DÁP logins; 0: 10 000
 }
 
 // Server is a mock IdP; it is an http.Handler.
@@ -63,6 +77,9 @@ type Server struct {
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	log      *slog.Logger
+	public   *url.URL // nil: the request's own origin
+
+	afterCodeCheck func() // tests: runs between the code check and the login
 }
 
 // New returns a mock IdP. It fails only on invalid seeded users.
@@ -73,12 +90,20 @@ func New(opts Options) (*Server, error) {
 	if opts.Skew < 0 || opts.Skew > 2 {
 		return nil, fmt.Errorf("skew %d: want 0, 1 or 2", opts.Skew)
 	}
+	public, err := parsePublicURL(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxDAP <= 0 {
+		opts.MaxDAP = defaultMaxDAP
+	}
 	s := &Server{
 		opts:     opts,
 		clock:    opts.Clock,
-		sessions: newSessions(),
-		dap:      dapStore{m: map[string]*dapRequest{}},
+		sessions: newSessions(opts.MaxSessions, public != nil && public.Scheme == "https"),
+		dap:      dapStore{m: map[string]*dapRequest{}, max: opts.MaxDAP},
 		log:      opts.Logger,
+		public:   public,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -96,6 +121,48 @@ func New(opts Options) (*Server, error) {
 	s.pages = pages
 	s.routes()
 	return s, nil
+}
+
+// parsePublicURL reads --public-url: an http or https origin, no path.
+func parsePublicURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("public URL %q: want http:// or https:// and a host", s)
+	}
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("public URL %q: want an origin only (scheme://host[:port]), no path, query or user", s)
+	}
+	u.Path = ""
+	return u, nil
+}
+
+// origin is where the browser reaches the mock: the public URL when set,
+// else the request's own scheme and Host.
+func (s *Server) origin(r *http.Request) string {
+	if s.public != nil {
+		return s.public.String()
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// HTTPServer serves h with the timeouts a server on a network needs:
+// a slow or idle client cannot hold a connection for long.
+func HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // Clock returns the IdP's clock.

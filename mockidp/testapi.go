@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,6 +28,9 @@ var (
 func (srv *Server) testAPIRoutes() {
 	api := func(path string, methods map[string]http.HandlerFunc) {
 		srv.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			if !srv.testAPIAllowed(w, r) {
+				return
+			}
 			h, ok := methods[r.Method]
 			if !ok {
 				allow := make([]string, 0, len(methods))
@@ -43,8 +48,58 @@ func (srv *Server) testAPIRoutes() {
 	api("/__kapu/users", map[string]http.HandlerFunc{http.MethodPost: srv.postUser})
 	api("/__kapu/reset", map[string]http.HandlerFunc{http.MethodPost: srv.postReset})
 	srv.mux.HandleFunc("/__kapu/", func(w http.ResponseWriter, r *http.Request) {
+		if !srv.testAPIAllowed(w, r) {
+			return
+		}
 		jsonError(w, http.StatusNotFound, "unknown test API call %s", r.URL.Path)
 	})
+}
+
+// testAPIAllowed keeps the test API a test tool: it answers only a Host
+// that is a loopback name, the host the mock was told to use, or its
+// public URL's (a DNS-rebinding page has its own name), and never a
+// cross-site request (a page elsewhere posting to it from a browser).
+// It answers the refusal itself.
+func (srv *Server) testAPIAllowed(w http.ResponseWriter, r *http.Request) bool {
+	host := hostOnly(r.Host)
+	if !srv.knownHost(host) {
+		jsonError(w, http.StatusForbidden, "test API: Host %q is not this mock's (loopback, or the address it was given); refused against DNS rebinding", host)
+		return false
+	}
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		jsonError(w, http.StatusForbidden, "test API: cross-site request refused")
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Host != r.Host && !(srv.public != nil && u.Host == srv.public.Host)) {
+			jsonError(w, http.StatusForbidden, "test API: request from origin %q refused: not this mock's", o)
+			return false
+		}
+	}
+	return true
+}
+
+func (srv *Server) knownHost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	if srv.opts.Host != "" && strings.EqualFold(h, hostOnly(srv.opts.Host)) {
+		return true
+	}
+	return srv.public != nil && strings.EqualFold(h, srv.public.Hostname())
+}
+
+// hostOnly is the host of a host[:port], without brackets.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -57,15 +112,16 @@ func jsonError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
-// decode reads a JSON body into v: at most 64 KiB, one object, no unknown
-// field. An empty body is an empty object. It answers the error itself.
+// decode reads a JSON body into v: Content-Type application/json always
+// (a form post from another site cannot be one), at most 64 KiB, one
+// object, no unknown field. An empty JSON body is an empty object. It
+// answers the error itself.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			jsonError(w, http.StatusUnsupportedMediaType, "content type %q: want application/json", ct)
-			return false
-		}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		jsonError(w, http.StatusUnsupportedMediaType, "content type %q: want application/json", ct)
+		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil {
@@ -196,6 +252,7 @@ func (srv *Server) postReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.sessions.reset()
+	srv.dap.reset()
 	writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
 }
 

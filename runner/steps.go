@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -227,9 +228,53 @@ func (fr *flowRun) scan(ctx context.Context, s flow.Scan) (string, error) {
 			return text, fmt.Errorf("the QR code holds a broken otpauth URI: %w", err)
 		}
 		fr.r.mask.add(k.Secret) // the URI shows, its secret masked
+		fr.set(s.As, v, false)
+		return fmt.Sprintf("%s = %q", text, v), nil
 	}
-	fr.set(s.As, v, false)
-	return fmt.Sprintf("%s = %q", text, v), nil
+	// Any other QR text (a DÁP approval URL) is a one-time capability, a
+	// bearer secret until used: masked whole, and its token wherever it
+	// shows on its own.
+	fr.set(s.As, v, true)
+	for _, part := range oneTimeParts(v) {
+		fr.r.mask.add(part)
+	}
+	return fmt.Sprintf("%s = %q", text, fr.r.mask.mask(v)), nil
+}
+
+// oneTimeParts are the pieces of a scanned URL that carry its capability:
+// path segments and query values that look like tokens (16 or more
+// letters, digits, - or _), never ordinary words such as "login".
+func oneTimeParts(v string) []string {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" {
+		return nil
+	}
+	var parts []string
+	for _, seg := range strings.Split(u.Path, "/") {
+		if looksLikeToken(seg) {
+			parts = append(parts, seg)
+		}
+	}
+	for _, vals := range u.Query() {
+		for _, v := range vals {
+			if looksLikeToken(v) {
+				parts = append(parts, v)
+			}
+		}
+	}
+	return parts
+}
+
+func looksLikeToken(s string) bool {
+	if len(s) < 16 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // totp computes a code at phone time. On the wall clock it never gives a

@@ -42,6 +42,9 @@ type clockState struct {
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
+	if body == nil && method == http.MethodPost {
+		body = struct{}{} // every POST is JSON, even an empty one
+	}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {

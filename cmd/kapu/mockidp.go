@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -25,6 +24,8 @@ func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	users := fs.String("users", "", "seed users from this JSON `file` (see testdata/users.json)")
 	freeze := fs.Bool("freeze", false, "start with the IdP clock frozen")
 	quiet := fs.Bool("quiet", false, "no request log")
+	publicURL := fs.String("public-url", "", "the `origin` browsers reach the mock on behind a proxy (https://idp.example); https makes cookies Secure")
+	remoteAPI := fs.Bool("allow-remote-test-api", false, "let --test-api serve on an address beyond loopback (anyone who reaches it can reset users and move the clock)")
 	var faults string
 	fs.Func("break", "", func(s string) error { faults = s; return nil }) // hidden: fault injection
 	fs.Usage = func() {
@@ -47,11 +48,20 @@ func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kapu mockidp: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	opts := mockidp.Options{Skew: *skew, TestAPI: *testAPI}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kapu mockidp: --addr %q: want host:port, e.g. 127.0.0.1:8080\n", *addr)
+		return exitUsage
+	}
+	loopback := isLoopback(host)
+	if *testAPI && !loopback && !*remoteAPI {
+		fmt.Fprintf(stderr, "kapu mockidp: --test-api on %s would let anyone who reaches it reset users and move the clock; listen on 127.0.0.1, or add --allow-remote-test-api\n", *addr)
+		return exitUsage
+	}
+	opts := mockidp.Options{Skew: *skew, TestAPI: *testAPI, PublicURL: *publicURL, Host: host}
 	if !*quiet {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	var err error
 	if opts.Faults, err = account.ParseFaults(faults, mockidp.Faults()); err != nil {
 		fmt.Fprintf(stderr, "kapu mockidp: --break: %v\n", err)
 		return exitUsage
@@ -75,14 +85,17 @@ func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kapu mockidp: listen on %s: %v\n", *addr, err)
 		return exitUsage
 	}
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+	if !loopback {
 		fmt.Fprintf(stderr, "kapu mockidp: warning: listening on %s, beyond this machine\n", host)
+		if *testAPI {
+			fmt.Fprintf(stderr, "kapu mockidp: warning: the test API is on: anyone who can reach %s can reset users and move the clock\n", ln.Addr())
+		}
 	}
 	if len(opts.Faults) > 0 {
 		fmt.Fprintf(stderr, "kapu mockidp: BROKEN ON PURPOSE: %s\n", strings.Join(faultNames(opts.Faults), ", "))
 	}
 	fmt.Fprintf(stdout, "kapu mockidp: serving http://%s/ (test API %s)\n", ln.Addr(), onOff(*testAPI))
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := mockidp.HTTPServer(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -96,6 +109,15 @@ func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	hs.Shutdown(sctx)
 	fmt.Fprintln(stdout, "kapu mockidp: stopped")
 	return exitOK
+}
+
+// isLoopback tells whether host names only this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func faultNames(fs account.Faults) []string {

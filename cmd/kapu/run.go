@@ -306,7 +306,7 @@ func newTargets(ctx context.Context, f runFlags, stderr io.Writer) (*targets, er
 		if err != nil {
 			return nil, fmt.Errorf("--break: %w", err)
 		}
-		t.opts = mockidp.Options{Skew: f.skew, TestAPI: true, Faults: faults}
+		t.opts = mockidp.Options{Skew: f.skew, TestAPI: true, Faults: faults, Host: f.mockAddr}
 		if f.users != "" {
 			users, err := mockidp.LoadUsers(f.users)
 			if err != nil && !(errors.Is(err, os.ErrNotExist) && f.users == "testdata/users.json") {
@@ -373,11 +373,13 @@ func (t *targets) Target(ctx context.Context, _ *flow.Flow) (runner.Target, func
 	if err != nil {
 		return runner.Target{}, nil, err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(listenHost(t.host), "0"))
+	// Only on the address given, never on all interfaces: a name is
+	// resolved and its address listened on.
+	ln, err := net.Listen("tcp", net.JoinHostPort(t.host, "0"))
 	if err != nil {
-		return runner.Target{}, nil, fmt.Errorf("start the bundled mock: %w", err)
+		return runner.Target{}, nil, fmt.Errorf("start the bundled mock on %s: %w", t.host, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := mockidp.HTTPServer(srv)
 	go hs.Serve(ln)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base := "http://" + net.JoinHostPort(t.host, port)
@@ -388,16 +390,4 @@ func (t *targets) Target(ctx context.Context, _ *flow.Flow) (runner.Target, func
 		hs.Shutdown(sctx)
 	}
 	return runner.Target{BaseURL: base, Clock: api, Users: apiUsers{api}, TestAPI: true}, release, nil
-}
-
-// listenHost is where to listen to be reached by host: a name that is
-// not an address of this machine means listening on all.
-func listenHost(host string) string {
-	if ip := net.ParseIP(host); ip != nil {
-		return host
-	}
-	if host == "localhost" {
-		return "127.0.0.1"
-	}
-	return ""
 }
