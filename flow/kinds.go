@@ -17,7 +17,7 @@ type kind struct {
 	doc     string
 	example string
 	mods    []string // modifiers beside timeout and note
-	decode  func(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Step
+	decode  func(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step
 	schema  func() any // the JSON Schema of the kind's value
 }
 
@@ -28,21 +28,21 @@ func init() {
 		"open": {doc: "open a path (relative to the target) or a URL", example: "open: /",
 			decode: decodeOpen, schema: schemaText},
 		"click": {doc: "click what a person sees: a name (button, link…), or role+name, label, text or css", example: "click: Ügyfélkapu+",
-			decode: decodeTargetStep(clickRoles, func(b Base, t Target) Step { return Click{b, t} }), schema: schemaTarget},
+			decode: decodeTargetStep(clickRoles, func(b Common, t Target) Step { return Click{b, t} }), schema: schemaTarget},
 		"fill": {doc: "fill fields by label: a mapping of label: value (replaces the value)", example: "fill: {Felhasználónév: ${user.username}, Jelszó: ${user.password}}",
 			decode: decodeFill, schema: schemaFill},
 		"check": {doc: "tick a checkbox by its label", example: "check: A fenti törlőkód mentéséről gondoskodtam",
-			decode: decodeTargetStep(checkRoles, func(b Base, t Target) Step { return Check{b, t, true} }), schema: schemaTarget},
+			decode: decodeTargetStep(checkRoles, func(b Common, t Target) Step { return Check{b, t, true} }), schema: schemaTarget},
 		"uncheck": {doc: "untick a checkbox by its label", example: "uncheck: A fenti törlőkód mentéséről gondoskodtam",
-			decode: decodeTargetStep(checkRoles, func(b Base, t Target) Step { return Check{b, t, false} }), schema: schemaTarget},
+			decode: decodeTargetStep(checkRoles, func(b Common, t Target) Step { return Check{b, t, false} }), schema: schemaTarget},
 		"press": {doc: "press keys one after another: Tab, Shift+Tab, Enter, Space, Escape, arrows…", example: "press: [Tab, Enter]",
 			decode: decodePress, schema: schemaPress},
 		"type": {doc: "type text into the focused element, key by key", example: "type: ${code}",
 			decode: decodeType, schema: schemaText},
 		"tab-to": {doc: "press Tab until an element has the focus, as a keyboard user does; fails if Tab never reaches it", example: "tab-to: Bejelentkezés",
-			decode: decodeTargetStep(nil, func(b Base, t Target) Step { return TabTo{b, t} }), schema: schemaTarget},
+			decode: decodeTargetStep(nil, func(b Common, t Target) Step { return TabTo{b, t} }), schema: schemaTarget},
 		"focus": {doc: "move the focus to an element", example: "focus: Felhasználónév",
-			decode: decodeTargetStep(nil, func(b Base, t Target) Step { return Focus{b, t} }), schema: schemaTarget},
+			decode: decodeTargetStep(nil, func(b Common, t Target) Step { return Focus{b, t} }), schema: schemaTarget},
 		"expect": {doc: "wait until what is seen holds: alert, heading, text, title, url, value, checked, expanded, focused, visible, absent, attr, equal, different", example: "expect: {alert: Hibás vagy lejárt kód.}",
 			decode: decodeExpect, schema: schemaExpect},
 		"scan": {doc: "read the QR code in an element's pixels into a variable (as:); an otpauth URI gives .secret, .issuer, .account…", example: "scan: QR-kód\n  as: qr",
@@ -145,7 +145,7 @@ func (c *compiler) step(n *yaml.Node) []Step {
 			delete(mods, key.Value)
 		}
 	}
-	b := Base{At: c.pos(kindKey)}
+	b := Common{At: c.pos(kindKey)}
 	if t := mods["timeout"]; t != nil {
 		if d, ok := c.positive(t, "timeout"); ok {
 			if d == 0 {
@@ -230,8 +230,8 @@ func (c *compiler) target(n *yaml.Node, roles []string) (Target, bool) {
 	return t, true
 }
 
-func decodeTargetStep(roles []string, mk func(Base, Target) Step) func(*compiler, *yaml.Node, Base, map[string]*yaml.Node) []Step {
-	return func(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeTargetStep(roles []string, mk func(Common, Target) Step) func(*compiler, *yaml.Node, Common, map[string]*yaml.Node) []Step {
+	return func(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 		t, ok := c.target(n, roles)
 		if !ok {
 			return nil
@@ -240,7 +240,7 @@ func decodeTargetStep(roles []string, mk func(Base, Target) Step) func(*compiler
 	}
 }
 
-func decodeOpen(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeOpen(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	t, ok := c.text(n, "open")
 	if !ok {
 		return nil
@@ -252,7 +252,7 @@ func decodeOpen(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []St
 	return []Step{Open{b, t}}
 }
 
-func decodeFill(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeFill(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		c.errorf(n, "fill: want label: value pairs, such as {Jelszó: ${user.password}}, or {into: {css: …}, value: …}")
 		return nil
@@ -288,7 +288,7 @@ func decodeFill(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []St
 	return out
 }
 
-func decodePress(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodePress(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	var keys []string
 	for _, kn := range c.list(n, "press") {
 		if err := validKey(kn.Value); err != "" {
@@ -321,7 +321,7 @@ func validKey(s string) string {
 	return fmt.Sprintf("unknown key %q%s", key, didYouMean(key, Keys))
 }
 
-func decodeType(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeType(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	t, ok := c.text(n, "type")
 	if !ok {
 		return nil
@@ -354,7 +354,7 @@ func (c *compiler) requireAs(m map[string]*yaml.Node, kindNode *yaml.Node, step 
 	return true
 }
 
-func decodeScan(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Step {
+func decodeScan(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {
 	t, ok := c.target(n, imageRoles)
 	if !ok || !c.requireAs(m, n, "scan") {
 		return nil
@@ -362,12 +362,12 @@ func decodeScan(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []St
 	return []Step{Scan{b, t, c.as(m, "scan", "", plainVar)}}
 }
 
-func decodeRead(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Step {
+func decodeRead(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {
 	t, ok := c.target(n, nil)
 	if !ok || !c.requireAs(m, n, "read") {
 		return nil
 	}
-	s := Read{Base: b, Target: t}
+	s := Read{Common: b, Target: t}
 	if a := m["attr"]; a != nil {
 		s.Attr, _ = c.scalar(a, "attr")
 	}
@@ -387,7 +387,7 @@ func (c *compiler) boolean(n *yaml.Node, what string) bool {
 	return n.Value == "true"
 }
 
-func decodeTOTP(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Step {
+func decodeTOTP(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {
 	s, ok := c.scalar(n, "totp")
 	if !ok {
 		return nil
@@ -403,7 +403,7 @@ func decodeTOTP(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []St
 	if !ok {
 		return nil
 	}
-	st := TOTP{Base: b, Key: key}
+	st := TOTP{Common: b, Key: key}
 	if sk := m["skew"]; sk != nil {
 		st.Skew, _ = c.duration(sk, "skew")
 	}
@@ -414,7 +414,7 @@ func decodeTOTP(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []St
 	return []Step{st}
 }
 
-func decodeClock(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeClock(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	f, _, ok := c.fields(n, "clock", []string{"advance", "before-boundary", "after-boundary"})
 	if !ok {
 		return nil
@@ -438,7 +438,7 @@ func decodeClock(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []S
 	return nil
 }
 
-func decodeWait(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeWait(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	d, ok := c.positive(n, "wait")
 	if !ok {
 		return nil
@@ -446,7 +446,7 @@ func decodeWait(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []St
 	return []Step{Wait{b, d}}
 }
 
-func decodeUser(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Step {
+func decodeUser(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {
 	if s, ok := c.scalar(n, "user"); !ok || s != "fresh" {
 		if ok {
 			c.errorf(n, "user: want \"fresh\"%s", didYouMean(s, []string{"fresh"}))
@@ -456,7 +456,7 @@ func decodeUser(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []St
 	return []Step{User{b, c.as(m, "user", "user", userVar)}}
 }
 
-func decodeSet(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Step {
+func decodeSet(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		c.errorf(n, "set: want name: value pairs")
 		return nil
@@ -477,19 +477,19 @@ func decodeSet(c *compiler, n *yaml.Node, b Base, m map[string]*yaml.Node) []Ste
 	return out
 }
 
-func decodeAxe(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeAxe(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	if n.Kind == yaml.ScalarNode {
 		if n.Tag != "!!bool" || n.Value != "true" {
 			c.errorf(n, "axe: want true, or {ignore: [rule-id, …]}")
 			return nil
 		}
-		return []Step{Axe{Base: b}}
+		return []Step{Axe{Common: b}}
 	}
 	f, _, ok := c.fields(n, "axe", []string{"ignore"})
 	if !ok {
 		return nil
 	}
-	s := Axe{Base: b}
+	s := Axe{Common: b}
 	if f["ignore"] != nil {
 		for _, r := range c.list(f["ignore"], "ignore") {
 			s.Ignore = append(s.Ignore, r.Value)
@@ -498,7 +498,7 @@ func decodeAxe(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Ste
 	return []Step{s}
 }
 
-func decodeDevice(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeDevice(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	s, ok := c.scalar(n, "device")
 	if !ok {
 		return nil
@@ -510,7 +510,7 @@ func decodeDevice(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []
 	return []Step{Device{b, s}}
 }
 
-func decodeScreenshot(c *compiler, n *yaml.Node, b Base, _ map[string]*yaml.Node) []Step {
+func decodeScreenshot(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []Step {
 	s, ok := c.scalar(n, "screenshot")
 	if !ok {
 		return nil
@@ -539,7 +539,7 @@ func (c *compiler) include(n, with *yaml.Node) []Step {
 		if with.Kind != yaml.MappingNode {
 			c.errorf(with, "with: want name: value pairs")
 		} else {
-			out = append(out, decodeSet(c, with, Base{At: c.pos(with)}, nil)...)
+			out = append(out, decodeSet(c, with, Common{At: c.pos(with)}, nil)...)
 		}
 	}
 	root, ok := c.l.parse(path, c.pos(n))

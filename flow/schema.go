@@ -37,30 +37,6 @@ func schemaUser() any { return map[string]any{"const": "fresh"} }
 func schemaSet() any {
 	return map[string]any{"type": "object", "minProperties": 1, "additionalProperties": schemaText()}
 }
-func schemaExpect() any {
-	props := map[string]any{}
-	for k, doc := range assertions {
-		var s map[string]any
-		switch k {
-		case "alert", "heading", "text", "no-text", "title", "url":
-			s = map[string]any{"$ref": "#/$defs/text"}
-		case "no-alert":
-			s = map[string]any{"const": true}
-		case "value":
-			s = map[string]any{"type": "object", "minProperties": 1, "additionalProperties": schemaText()}
-		case "attr":
-			s = map[string]any{"type": "object", "required": []string{"of"}, "minProperties": 2,
-				"properties": map[string]any{"of": schemaTarget()}, "additionalProperties": schemaText()}
-		case "equal", "different":
-			s = map[string]any{"type": "array", "minItems": 2, "items": schemaText()}
-		default:
-			s = map[string]any{"$ref": "#/$defs/target"}
-		}
-		s["description"] = doc
-		props[k] = s
-	}
-	return map[string]any{"type": "object", "minProperties": 1, "additionalProperties": false, "properties": props}
-}
 
 // Schema returns the JSON Schema of flow files, indented.
 func Schema() []byte {

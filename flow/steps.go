@@ -10,16 +10,21 @@ import (
 type Step interface {
 	Pos() Pos
 	Kind() string
+	Base() Common // where it is and its modifiers
 }
 
-// Base is what every step has: where it is, and its modifiers.
-type Base struct {
+// Common is what every step has: where it is, and its modifiers.
+type Common struct {
 	At      Pos
 	Timeout time.Duration // 0: the flow's default
 	Note    string        // what the step is for, shown to reviewers
 }
 
-func (b Base) Pos() Pos { return b.At }
+func (b Common) Pos() Pos { return b.At }
+
+// Base returns what the step has in common with every other: each step
+// embeds a Common, so the runner needs no switch to read it.
+func (b Common) Base() Common { return b }
 
 // By is how a Target finds an element.
 type By int
@@ -64,60 +69,60 @@ func (t Target) String() string {
 type (
 	// Open loads a path (relative to the target) or a URL.
 	Open struct {
-		Base
+		Common
 		URL Text
 	}
 	// Click clicks what Target finds (keyboard-only mode: focus + Enter/Space).
 	Click struct {
-		Base
+		Common
 		Target Target
 	}
 	// Fill replaces the value of a field.
 	Fill struct {
-		Base
+		Common
 		Target Target
 		Value  Text
 	}
 	// Check ticks (or unticks) a checkbox.
 	Check struct {
-		Base
+		Common
 		Target  Target
 		Checked bool
 	}
 	// Press presses keys, one after another: "Tab", "Shift+Tab", "Enter".
 	Press struct {
-		Base
+		Common
 		Keys []string
 	}
 	// Type types text into the focused element, as a keyboard would.
 	Type struct {
-		Base
+		Common
 		Text Text
 	}
 	// TabTo presses Tab until Target has the focus (keyboard-only flows).
 	TabTo struct {
-		Base
+		Common
 		Target Target
 	}
 	// Focus moves the focus to an element.
 	Focus struct {
-		Base
+		Common
 		Target Target
 	}
 	// Expect waits until every assertion holds, or fails at the timeout.
 	Expect struct {
-		Base
+		Common
 		Assertions []Assertion
 	}
 	// Scan reads the QR code in an element's pixels into a variable.
 	Scan struct {
-		Base
+		Common
 		Target Target
 		As     string
 	}
 	// Read keeps an element's text, value or attribute in a variable.
 	Read struct {
-		Base
+		Common
 		Target Target
 		Attr   string // "": the value of a field, else the text
 		As     string
@@ -125,47 +130,47 @@ type (
 	}
 	// TOTP computes the code of a key at phone time.
 	TOTP struct {
-		Base
+		Common
 		Key  Text          // an otpauth URI or a base32 secret
 		Skew time.Duration // phone clock minus IdP clock
 		As   string
 	}
 	// Clock moves the IdP clock (test API) or waits for the wall clock.
 	Clock struct {
-		Base
+		Common
 		Move ClockMove
 		D    time.Duration
 	}
 	// Wait waits a real duration.
 	Wait struct {
-		Base
+		Common
 		D time.Duration
 	}
 	// User makes a fresh user (test API) or takes KAPU_USERNAME/KAPU_PASSWORD.
 	User struct {
-		Base
+		Common
 		As string
 	}
 	// Set gives a variable a value.
 	Set struct {
-		Base
+		Common
 		Name   string
 		Value  Text
 		Secret bool
 	}
 	// Axe checks the page with axe-core.
 	Axe struct {
-		Base
+		Common
 		Ignore []string // rule ids turned off
 	}
 	// Device switches to another browser context, as a second device.
 	Device struct {
-		Base
+		Common
 		Name string
 	}
 	// Screenshot keeps a named screenshot for the report.
 	Screenshot struct {
-		Base
+		Common
 		Name string
 	}
 )
@@ -202,7 +207,7 @@ func (Axe) Kind() string        { return "axe" }
 // Assertion is one thing an Expect step checks.
 type Assertion struct {
 	At     Pos
-	What   string // a key of assertions
+	What   string // a key of the assertion table (expect.go)
 	Target Target // the element it is about, if any
 	Want   Text   // the expected text or value
 	Values []Text // equal, different

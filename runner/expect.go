@@ -74,127 +74,190 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
+// checkFunc checks one assertion against the page; want is its expected
+// text, expanded and normalized.
+type checkFunc func(fr *flowRun, ctx context.Context, a flow.Assertion, want string) error
+
+// checks has one check per assertion of the flow package's table
+// (flow/expect.go); a test ties the two.
+var checks = map[string]checkFunc{
+	"alert":     (*flowRun).checkAlert,
+	"no-alert":  (*flowRun).checkNoAlert,
+	"heading":   (*flowRun).checkHeading,
+	"text":      checkText(true),
+	"no-text":   checkText(false),
+	"title":     (*flowRun).checkTitle,
+	"url":       (*flowRun).checkURL,
+	"visible":   checkFound(true),
+	"absent":    checkFound(false),
+	"value":     (*flowRun).checkValue,
+	"attr":      (*flowRun).checkValue,
+	"checked":   checkState(func(st browser.State) bool { return st.Checked }),
+	"unchecked": checkState(func(st browser.State) bool { return !st.Checked }),
+	"expanded":  checkState(func(st browser.State) bool { return st.Expanded == "true" }),
+	"collapsed": checkState(func(st browser.State) bool { return st.Expanded == "false" }),
+	"focused":   checkState(func(st browser.State) bool { return st.Focused }),
+	"equal":     (*flowRun).compare,
+	"different": (*flowRun).compare,
+}
+
 func (fr *flowRun) check(ctx context.Context, a flow.Assertion) error {
 	want, _, err := fr.expand(a.Want)
 	if err != nil {
 		return fatal{err}
 	}
-	want = browser.Normalize(want)
-	tab := fr.tab
-	switch a.What {
-	case "alert", "no-alert":
-		alerts, err := tab.Alerts(ctx)
-		if err != nil {
-			return err
-		}
-		if a.What == "no-alert" {
-			if len(alerts) > 0 {
-				return mismatch{"alert", "none", quoteAll(alerts)}
-			}
-			return nil
-		}
-		if !slices.Contains(alerts, want) {
-			return mismatch{"alert", fmt.Sprintf("%q", want), quoteAll(alerts)}
-		}
-	case "heading":
-		hs, err := tab.Headings(ctx)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(hs, want) {
-			return mismatch{"heading", fmt.Sprintf("%q", want), quoteAll(hs)}
-		}
-	case "text", "no-text":
-		text, err := tab.Text(ctx)
-		if err != nil {
-			return err
-		}
-		has := strings.Contains(browser.Normalize(text), want)
-		if a.What == "text" && !has {
-			return mismatch{"text", fmt.Sprintf("%q on the page", want), fmt.Sprintf("%q", excerpt(text))}
-		}
-		if a.What == "no-text" && has {
-			return mismatch{"no-text", fmt.Sprintf("no %q on the page", want), "it"}
-		}
-	case "title":
-		t, err := tab.Title(ctx)
-		if err != nil {
-			return err
-		}
-		if browser.Normalize(t) != want {
-			return mismatch{"title", fmt.Sprintf("%q", want), fmt.Sprintf("%q", t)}
-		}
-	case "url":
-		u, err := tab.URL(ctx)
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(u, want) {
-			return mismatch{"url", fmt.Sprintf("one with %q", want), fmt.Sprintf("%q", u)}
-		}
-	case "visible", "absent":
-		l, err := fr.locator(a.Target)
-		if err != nil {
-			return fatal{err}
-		}
-		els, err := tab.Find(ctx, l)
-		if err != nil {
-			return err
-		}
-		if a.What == "visible" && len(els) == 0 {
-			return mismatch{"visible", l.String(), "none"}
-		}
-		if a.What == "absent" && len(els) > 0 {
-			return mismatch{"absent", "no " + l.String(), fmt.Sprint(els)}
-		}
-	case "value", "attr", "checked", "unchecked", "expanded", "collapsed", "focused":
-		return fr.checkElement(ctx, a, want)
-	case "equal", "different":
-		return fr.compare(a)
-	default:
+	c, ok := checks[a.What]
+	if !ok {
 		return fatal{fmt.Errorf("kapu bug: no check for %q", a.What)}
+	}
+	return c(fr, ctx, a, browser.Normalize(want))
+}
+
+func (fr *flowRun) checkAlert(ctx context.Context, _ flow.Assertion, want string) error {
+	alerts, err := fr.tab.Alerts(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(alerts, want) {
+		return mismatch{"alert", fmt.Sprintf("%q", want), quoteAll(alerts)}
 	}
 	return nil
 }
 
-func (fr *flowRun) checkElement(ctx context.Context, a flow.Assertion, want string) error {
-	l, err := fr.locator(a.Target)
-	if err != nil {
-		return fatal{err}
-	}
-	els, err := fr.tab.Find(ctx, l)
+func (fr *flowRun) checkNoAlert(ctx context.Context, _ flow.Assertion, _ string) error {
+	alerts, err := fr.tab.Alerts(ctx)
 	if err != nil {
 		return err
 	}
-	if len(els) != 1 {
-		return mismatch{a.What, "one " + l.String(), fmt.Sprintf("%d", len(els))}
+	if len(alerts) > 0 {
+		return mismatch{"alert", "none", quoteAll(alerts)}
 	}
-	el := els[0]
-	switch a.What {
-	case "value", "attr":
-		got, err := fr.tab.ReadElement(ctx, el, a.Attr)
+	return nil
+}
+
+func (fr *flowRun) checkHeading(ctx context.Context, _ flow.Assertion, want string) error {
+	hs, err := fr.tab.Headings(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(hs, want) {
+		return mismatch{"heading", fmt.Sprintf("%q", want), quoteAll(hs)}
+	}
+	return nil
+}
+
+// checkText is text (present) or no-text (absent from the page).
+func checkText(present bool) checkFunc {
+	return func(fr *flowRun, ctx context.Context, a flow.Assertion, want string) error {
+		text, err := fr.tab.Text(ctx)
 		if err != nil {
 			return err
 		}
-		if browser.Normalize(got) != want {
-			what := "value of " + l.String()
-			if a.Attr != "" {
-				what = a.Attr + " of " + l.String()
-			}
-			return mismatch{what, fmt.Sprintf("%q", want), fmt.Sprintf("%q", got)}
+		has := strings.Contains(browser.Normalize(text), want)
+		if present && !has {
+			return mismatch{"text", fmt.Sprintf("%q on the page", want), fmt.Sprintf("%q", excerpt(text))}
+		}
+		if !present && has {
+			return mismatch{"no-text", fmt.Sprintf("no %q on the page", want), "it"}
 		}
 		return nil
 	}
-	st, err := fr.tab.StateOf(ctx, el)
+}
+
+func (fr *flowRun) checkTitle(ctx context.Context, _ flow.Assertion, want string) error {
+	t, err := fr.tab.Title(ctx)
 	if err != nil {
 		return err
 	}
-	ok := map[string]bool{
-		"checked": st.Checked, "unchecked": !st.Checked,
-		"expanded": st.Expanded == "true", "collapsed": st.Expanded == "false",
-		"focused": st.Focused,
-	}[a.What]
-	if !ok {
+	if browser.Normalize(t) != want {
+		return mismatch{"title", fmt.Sprintf("%q", want), fmt.Sprintf("%q", t)}
+	}
+	return nil
+}
+
+func (fr *flowRun) checkURL(ctx context.Context, _ flow.Assertion, want string) error {
+	u, err := fr.tab.URL(ctx)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(u, want) {
+		return mismatch{"url", fmt.Sprintf("one with %q", want), fmt.Sprintf("%q", u)}
+	}
+	return nil
+}
+
+// checkFound is visible (some element) or absent (none).
+func checkFound(visible bool) checkFunc {
+	return func(fr *flowRun, ctx context.Context, a flow.Assertion, _ string) error {
+		l, err := fr.locator(a.Target)
+		if err != nil {
+			return fatal{err}
+		}
+		els, err := fr.tab.Find(ctx, l)
+		if err != nil {
+			return err
+		}
+		if visible && len(els) == 0 {
+			return mismatch{"visible", l.String(), "none"}
+		}
+		if !visible && len(els) > 0 {
+			return mismatch{"absent", "no " + l.String(), fmt.Sprint(els)}
+		}
+		return nil
+	}
+}
+
+// one finds exactly one element for an assertion about it.
+func (fr *flowRun) one(ctx context.Context, a flow.Assertion) (browser.Element, browser.Locator, error) {
+	l, err := fr.locator(a.Target)
+	if err != nil {
+		return browser.Element{}, l, fatal{err}
+	}
+	els, err := fr.tab.Find(ctx, l)
+	if err != nil {
+		return browser.Element{}, l, err
+	}
+	if len(els) != 1 {
+		return browser.Element{}, l, mismatch{a.What, "one " + l.String(), fmt.Sprintf("%d", len(els))}
+	}
+	return els[0], l, nil
+}
+
+// checkValue is value (a field's) and attr (an attribute's).
+func (fr *flowRun) checkValue(ctx context.Context, a flow.Assertion, want string) error {
+	el, l, err := fr.one(ctx, a)
+	if err != nil {
+		return err
+	}
+	got, err := fr.tab.ReadElement(ctx, el, a.Attr)
+	if err != nil {
+		return err
+	}
+	if browser.Normalize(got) != want {
+		what := "value of " + l.String()
+		if a.Attr != "" {
+			what = a.Attr + " of " + l.String()
+		}
+		return mismatch{what, fmt.Sprintf("%q", want), fmt.Sprintf("%q", got)}
+	}
+	return nil
+}
+
+// checkState is an assertion on an element's state: checked, expanded,
+// focused and their opposites.
+func checkState(holds func(browser.State) bool) checkFunc {
+	return func(fr *flowRun, ctx context.Context, a flow.Assertion, _ string) error {
+		el, l, err := fr.one(ctx, a)
+		if err != nil {
+			return err
+		}
+		st, err := fr.tab.StateOf(ctx, el)
+		if err != nil {
+			return err
+		}
+		if holds(st) {
+			return nil
+		}
 		found := fmt.Sprintf("checked=%v aria-expanded=%q focused=%v", st.Checked, st.Expanded, st.Focused)
 		if a.What == "focused" {
 			found = "focus elsewhere"
@@ -204,11 +267,10 @@ func (fr *flowRun) checkElement(ctx context.Context, a flow.Assertion, want stri
 		}
 		return mismatch{a.What, l.String(), found}
 	}
-	return nil
 }
 
 // compare checks equal and different; secrets show as fingerprints.
-func (fr *flowRun) compare(a flow.Assertion) error {
+func (fr *flowRun) compare(_ context.Context, a flow.Assertion, _ string) error {
 	vals := make([]string, len(a.Values))
 	shown := make([]string, len(a.Values))
 	for i, t := range a.Values {

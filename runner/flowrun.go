@@ -111,7 +111,7 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 	if fr.r.opts.StepTimeout > 0 {
 		d = fr.r.opts.StepTimeout
 	}
-	if b := base(s); b.Timeout > 0 {
+	if b := s.Base(); b.Timeout > 0 {
 		d = b.Timeout
 	}
 	sctx, cancel := context.WithTimeout(ctx, d+fr.realWait(ctx, s))
@@ -205,50 +205,6 @@ func (fr *flowRun) harvest(ctx context.Context) []browser.Locator {
 		}
 	}
 	return locs
-}
-
-func base(s flow.Step) flow.Base {
-	switch s := s.(type) {
-	case flow.Open:
-		return s.Base
-	case flow.Click:
-		return s.Base
-	case flow.Fill:
-		return s.Base
-	case flow.Check:
-		return s.Base
-	case flow.Press:
-		return s.Base
-	case flow.Type:
-		return s.Base
-	case flow.Focus:
-		return s.Base
-	case flow.TabTo:
-		return s.Base
-	case flow.Expect:
-		return s.Base
-	case flow.Scan:
-		return s.Base
-	case flow.Read:
-		return s.Base
-	case flow.TOTP:
-		return s.Base
-	case flow.Clock:
-		return s.Base
-	case flow.Wait:
-		return s.Base
-	case flow.User:
-		return s.Base
-	case flow.Set:
-		return s.Base
-	case flow.Screenshot:
-		return s.Base
-	case flow.Device:
-		return s.Base
-	case flow.Axe:
-		return s.Base
-	}
-	return flow.Base{}
 }
 
 // resolve makes a URL of an open step's value: paths are relative to the

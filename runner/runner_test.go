@@ -57,7 +57,9 @@ func load(t *testing.T, files ...string) []*flow.Flow {
 // collect runs flows and returns the summary and every event.
 func collect(t *testing.T, flows []*flow.Flow, targets runner.Targets, opts runner.Options) (runner.Summary, []runner.Event) {
 	t.Helper()
-	kaputest.Browser(t) // skips without Chromium (fails under CI)
+	if opts.Use == nil {
+		opts.Use = kaputest.Browser(t) // one Chromium per test binary; skips without it (fails under CI)
+	}
 	var mu sync.Mutex
 	var evs []runner.Event
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -193,13 +195,8 @@ func (fileTargets) Target(ctx context.Context, f *flow.Flow) (runner.Target, fun
 
 func TestAxeCatchesMissingLabel(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat("../node_modules/axe-core/axe.min.js"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("axe-core not installed (npm ci)")
-	}
-	sum, _ := collect(t, load(t, "testdata/axe-violation.yaml"), fileTargets{}, runner.Options{AxePath: "../node_modules/axe-core/axe.min.js"})
+	needAxe(t)
+	sum, _ := collect(t, load(t, "testdata/axe-violation.yaml"), fileTargets{}, runner.Options{AxePath: axePath})
 	r := sum.Results[0]
 	if r.Status != runner.Failed || !strings.Contains(r.Err, "label (critical)") || !strings.Contains(r.Err, "Form elements must have labels — input") {
 		t.Errorf("got %s: %q, want a failure naming the label rule and the input", r.Status, r.Err)
@@ -257,5 +254,54 @@ func TestRetriesMarkFlaky(t *testing.T) {
 	sum, _ = collect(t, flows, &flakyTargets{attempts: map[string]int{}, always: true}, runner.Options{Retries: 1})
 	if r := sum.Results[0]; r.Status != runner.Failed || r.Attempts != 2 || len(r.Earlier) != 1 {
 		t.Errorf("always failing: got %s after %d attempts, want failed after 2", r.Status, r.Attempts)
+	}
+}
+
+// TestEveryStepRuns runs flow/testdata/valid/every-step.yaml against the
+// mock: every step kind is executed, and passes.
+func TestEveryStepRuns(t *testing.T) {
+	t.Parallel()
+	needAxe(t)
+	flows := load(t, "../flow/testdata/valid/every-step.yaml")
+	sum, evs := collect(t, flows, mockTargets{}, runner.Options{Workers: 1, AxePath: axePath})
+	if r := sum.Results[0]; r.Status != runner.Passed {
+		t.Fatalf("every-step.yaml: %s: %s", r.Status, r.Err)
+	}
+	ran := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Kind == runner.StepEnd && ev.Status == runner.Passed {
+			ran[ev.Flow.Steps[ev.Index].Kind()] = true
+		}
+	}
+	for _, k := range flow.Kinds() {
+		if k.Name != "include" && !ran[k.Name] { // include is expanded when compiled
+			t.Errorf("step kind %q never ran", k.Name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range flows[0].Steps {
+		if e, ok := s.(flow.Expect); ok {
+			for _, a := range e.Assertions {
+				seen[a.What] = true
+			}
+		}
+	}
+	for _, a := range flow.Assertions() {
+		if !seen[a[0]] {
+			t.Errorf("assertion %q is not in every-step.yaml", a[0])
+		}
+	}
+}
+
+const axePath = "../node_modules/axe-core/axe.min.js"
+
+// needAxe skips without axe-core (npm ci), or fails under CI.
+func needAxe(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(axePath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip("axe-core not installed (npm ci)")
 	}
 }

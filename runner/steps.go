@@ -2,16 +2,12 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/kapu-dev/kapu/browser"
 	"github.com/kapu-dev/kapu/flow"
-	"github.com/kapu-dev/kapu/otpauth"
-	"github.com/kapu-dev/kapu/qr"
 )
 
 // period is the TOTP step of SPEC §2; boundary moves are on it.
@@ -57,308 +53,52 @@ func (fr *flowRun) realWait(ctx context.Context, s flow.Step) time.Duration {
 	return 0
 }
 
-// exec runs one step and returns what it did, for the live line.
+// exec runs one step and returns what it did, for the live line. Each
+// kind has its own method: actions.go (the page), expect.go, keys.go
+// (scan, totp, clock), flowsteps.go (read, wait, set, device…), and
+// user and axe below.
 func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
-	tab := fr.tab
 	switch s := s.(type) {
 	case flow.Open:
-		u, _, err := fr.expand(s.URL)
-		if err != nil {
-			return "open", err
-		}
-		full, err := fr.resolve(u)
-		if err != nil {
-			return "open " + u, err
-		}
-		status, err := tab.Open(ctx, full)
-		if status >= 400 {
-			return fmt.Sprintf("open %s (HTTP %d)", u, status), err
-		}
-		return "open " + u, err
+		return fr.open(ctx, s)
 	case flow.Click:
-		l, err := fr.locator(s.Target)
-		if err != nil {
-			return "click", err
-		}
-		if fr.r.opts.Keyboard {
-			return "click " + shown(s.Target, l) + " (keyboard)", tab.KeyClick(ctx, l)
-		}
-		return "click " + shown(s.Target, l), tab.Click(ctx, l)
+		return fr.click(ctx, s)
 	case flow.Fill:
-		l, err := fr.locator(s.Target)
-		if err != nil {
-			return "fill", err
-		}
-		v, secret, err := fr.expand(s.Value)
-		if err != nil {
-			return "fill " + shown(s.Target, l), err
-		}
-		if fr.r.opts.Keyboard {
-			err = tab.KeyFill(ctx, l, v)
-		} else {
-			err = tab.Fill(ctx, l, v)
-		}
-		// What is typed into a password field is a secret, whatever the
-		// flow says of it.
-		if !secret && v != "" && err == nil && tab.IsPassword(ctx, l) {
-			secret = true
-			fr.r.mask.add(v)
-		}
-		text := fmt.Sprintf("fill %s with %q", shown(s.Target, l), v)
-		if secret {
-			text = fmt.Sprintf("fill %s with %s", shown(s.Target, l), Mask)
-			fr.secretLocs = append(fr.secretLocs, l)
-		}
-		if fr.r.opts.Keyboard {
-			text += " (keyboard)"
-		}
-		return text, err
+		return fr.fill(ctx, s)
 	case flow.Check:
-		l, err := fr.locator(s.Target)
-		if err != nil {
-			return s.Kind(), err
-		}
-		if fr.r.opts.Keyboard {
-			return s.Kind() + " " + shown(s.Target, l) + " (keyboard)", tab.KeySetChecked(ctx, l, s.Checked)
-		}
-		return s.Kind() + " " + shown(s.Target, l), tab.SetChecked(ctx, l, s.Checked)
+		return fr.setChecked(ctx, s)
 	case flow.Press:
-		return "press " + strings.Join(s.Keys, ", "), tab.Press(ctx, s.Keys...)
+		return fr.press(ctx, s)
 	case flow.Type:
-		v, secret, err := fr.expand(s.Text)
-		text := fmt.Sprintf("type %q", v)
-		if secret {
-			text = "type " + Mask
-		}
-		if err != nil {
-			return text, err
-		}
-		return text, tab.Type(ctx, v)
+		return fr.typeText(ctx, s)
 	case flow.Focus:
-		l, err := fr.locator(s.Target)
-		if err != nil {
-			return "focus", err
-		}
-		return "focus " + shown(s.Target, l), tab.Focus(ctx, l)
+		return fr.focus(ctx, s)
 	case flow.TabTo:
-		l, err := fr.locator(s.Target)
-		if err != nil {
-			return "tab-to", err
-		}
-		n, err := tab.TabTo(ctx, l)
-		return fmt.Sprintf("tab to %s (%d × Tab)", shown(s.Target, l), n), err
+		return fr.tabTo(ctx, s)
 	case flow.Expect:
 		return fr.expect(ctx, s)
 	case flow.Scan:
 		return fr.scan(ctx, s)
 	case flow.Read:
-		l, err := fr.locator(s.Target)
-		if err != nil {
-			return "read", err
-		}
-		text := fmt.Sprintf("read %s → %s", shown(s.Target, l), s.As)
-		v, err := tab.Read(ctx, l, s.Attr)
-		if err != nil {
-			return text, err
-		}
-		if s.Secret {
-			fr.secretLocs = append(fr.secretLocs, l)
-		}
-		fr.set(s.As, v, s.Secret)
-		return fmt.Sprintf("%s = %q", text, v), nil
+		return fr.read(ctx, s)
 	case flow.TOTP:
 		return fr.totp(ctx, s)
 	case flow.Clock:
 		return fr.clock(ctx, s)
 	case flow.Wait:
-		t := time.NewTimer(s.D)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return "wait " + s.D.String(), nil
-		case <-ctx.Done():
-			return "wait " + s.D.String(), ctx.Err()
-		}
+		return fr.wait(ctx, s)
 	case flow.User:
 		return fr.user(ctx, s)
 	case flow.Set:
-		v, secret, err := fr.expand(s.Value)
-		if err != nil {
-			return "set " + s.Name, err
-		}
-		fr.set(s.Name, v, secret || s.Secret)
-		return fmt.Sprintf("set %s = %q", s.Name, v), nil
+		return fr.setVars(ctx, s)
 	case flow.Screenshot:
-		return "screenshot " + s.Name, nil // every captured step keeps one
+		return fr.screenshot(ctx, s)
 	case flow.Axe:
 		return fr.axe(ctx, s)
 	case flow.Device:
-		if t, ok := fr.tabs[s.Name]; ok {
-			fr.tab = t
-			return "device " + s.Name, nil
-		}
-		t, err := fr.r.tab(ctx)
-		if err != nil {
-			return "device " + s.Name + " (new)", err
-		}
-		fr.tabs[s.Name], fr.tab = t, t
-		return "device " + s.Name + " (new)", nil
+		return fr.device(ctx, s)
 	}
 	return "", fmt.Errorf("kapu bug: no runner for %T", s) // a test covers every kind
-}
-
-func (fr *flowRun) scan(ctx context.Context, s flow.Scan) (string, error) {
-	l, err := fr.locator(s.Target)
-	if err != nil {
-		return "scan", err
-	}
-	text := fmt.Sprintf("scan %s → %s", shown(s.Target, l), s.As)
-	png, err := fr.tab.ElementScreenshot(ctx, l)
-	if err != nil {
-		return text, err
-	}
-	v, err := qr.Decode(png)
-	if err != nil {
-		return text, err
-	}
-	fr.secretLocs = append(fr.secretLocs, l)
-	if strings.HasPrefix(strings.ToLower(v), "otpauth:") {
-		k, err := otpauth.Parse(v)
-		if err != nil {
-			return text, fmt.Errorf("the QR code holds a broken otpauth URI: %w", err)
-		}
-		fr.r.mask.add(k.Secret) // the URI shows, its secret masked
-		fr.set(s.As, v, false)
-		return fmt.Sprintf("%s = %q", text, v), nil
-	}
-	// Any other QR text (a DÁP approval URL) is a one-time capability, a
-	// bearer secret until used: masked whole, and its token wherever it
-	// shows on its own.
-	fr.set(s.As, v, true)
-	for _, part := range oneTimeParts(v) {
-		fr.r.mask.add(part)
-	}
-	return fmt.Sprintf("%s = %q", text, fr.r.mask.mask(v)), nil
-}
-
-// oneTimeParts are the pieces of a scanned URL that carry its capability:
-// path segments and query values that look like tokens (16 or more
-// letters, digits, - or _), never ordinary words such as "login".
-func oneTimeParts(v string) []string {
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme == "" {
-		return nil
-	}
-	var parts []string
-	for _, seg := range strings.Split(u.Path, "/") {
-		if looksLikeToken(seg) {
-			parts = append(parts, seg)
-		}
-	}
-	for _, vals := range u.Query() {
-		for _, v := range vals {
-			if looksLikeToken(v) {
-				parts = append(parts, v)
-			}
-		}
-	}
-	return parts
-}
-
-func looksLikeToken(s string) bool {
-	if len(s) < 16 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// totp computes a code at phone time. On the wall clock it never gives a
-// code of a step already used for this key: it waits for the next step.
-func (fr *flowRun) totp(ctx context.Context, s flow.TOTP) (string, error) {
-	key := strings.TrimSuffix(strings.TrimPrefix(s.Key.Raw, "${"), "}")
-	text := fmt.Sprintf("totp %s → %s", key, s.As)
-	if s.Skew != 0 {
-		text = fmt.Sprintf("totp %s, phone clock %+v → %s", key, s.Skew, s.As)
-	}
-	v, _, err := fr.expand(s.Key)
-	if err != nil {
-		return text, err
-	}
-	k, err := otpauth.FromText(v)
-	if err != nil {
-		return text, err
-	}
-	fr.r.mask.add(k.Secret)
-	now, err := fr.t.Clock.Now(ctx)
-	if err != nil {
-		return text, fmt.Errorf("read the IdP clock: %w", err)
-	}
-	phone := now.Add(s.Skew)
-	if fr.t.Real {
-		step := phone.Unix() / int64(k.Period)
-		fr.r.lastMu.Lock()
-		last, used := fr.r.lastStep[k.Secret]
-		fr.r.lastMu.Unlock()
-		if used && step <= last {
-			wait := time.Unix((last+1)*int64(k.Period), 0).Sub(phone)
-			if err := fr.t.Clock.Advance(ctx, wait); err != nil {
-				return text, err
-			}
-			phone = phone.Add(wait)
-			step = last + 1
-		}
-		fr.r.lastMu.Lock()
-		fr.r.lastStep[k.Secret] = step
-		fr.r.lastMu.Unlock()
-	}
-	code, err := k.Code(phone)
-	if err != nil {
-		return text, err
-	}
-	fr.set(s.As, code, true)
-	return text + " = " + Mask, nil
-}
-
-// clock moves the IdP clock through the target's Clock: the test API
-// jumps, the wall clock waits. Only forward.
-func (fr *flowRun) clock(ctx context.Context, s flow.Clock) (string, error) {
-	var text string
-	switch s.Move {
-	case flow.Advance:
-		text = "clock +" + s.D.String()
-	case flow.BeforeBoundary:
-		text = fmt.Sprintf("clock to %s before a 30 s boundary", s.D)
-	case flow.AfterBoundary:
-		text = fmt.Sprintf("clock to %s after a 30 s boundary", s.D)
-	}
-	now, err := fr.t.Clock.Now(ctx)
-	if err != nil {
-		return text, fmt.Errorf("read the IdP clock: %w", err)
-	}
-	move := s.D
-	if s.Move != flow.Advance {
-		next := now.Truncate(period).Add(period) // the next boundary
-		target := next.Add(s.D)
-		if s.Move == flow.BeforeBoundary {
-			target = next.Add(-s.D)
-			if !target.After(now) {
-				target = target.Add(period)
-			}
-		}
-		move = target.Sub(now)
-	}
-	if err := fr.t.Clock.Advance(ctx, move); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return text, err
-		}
-		return text, fmt.Errorf("move the IdP clock: %w", err)
-	}
-	return fmt.Sprintf("%s (+%s)", text, move.Round(time.Millisecond)), nil
 }
 
 func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
