@@ -110,59 +110,9 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			return nil, err
 		}
 		b.path = path
-		flags := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(path),
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.DisableGPU,
-			chromedp.WindowSize(opts.Width, opts.Height),
-			// No network here, and nothing to update: see the workplace notes.
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-extensions", true),
-			chromedp.Flag("disable-default-apps", true),
-			chromedp.Flag("disable-dev-shm-usage", true),
-			chromedp.Flag("disable-breakpad", true),
-			chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions,AutofillServerCommunication"),
-			chromedp.Flag("disable-background-timer-throttling", true),
-			chromedp.Flag("disable-renderer-backgrounding", true),
-			chromedp.Flag("disable-backgrounding-occluded-windows", true),
-			chromedp.Flag("disable-hang-monitor", true),
-			chromedp.Flag("disable-ipc-flooding-protection", true),
-			chromedp.Flag("disable-client-side-phishing-detection", true),
-			chromedp.Flag("metrics-recording-only", true),
-			chromedp.Flag("password-store", "basic"),
-			chromedp.Flag("use-mock-keychain", true),
-			chromedp.Flag("force-color-profile", "srgb"),
-			chromedp.Flag("hide-scrollbars", true),
-			chromedp.Flag("mute-audio", true),
-			chromedp.Flag("lang", "hu-HU"),
-		}
-		if opts.ProfileDir != "" {
-			// Chromium's own temporary files (shared memory, with
-			// disable-dev-shm-usage) go inside the profile too, so that
-			// removing it leaves nothing behind.
-			// A Unix socket path has at most 107 bytes, and Chromium puts one
-			// about 45 bytes deep in TMPDIR: a longer one stays as it is.
-			flags = append(flags, chromedp.UserDataDir(opts.ProfileDir))
-			if tmp := filepath.Join(opts.ProfileDir, "t"); len(tmp) <= 60 {
-				if err := os.MkdirAll(tmp, 0o700); err != nil {
-					return nil, fmt.Errorf("profile directory: %w", err)
-				}
-				flags = append(flags, chromedp.Env("TMPDIR="+tmp))
-			}
-		}
-		if os.Geteuid() == 0 {
-			flags = append(flags, chromedp.NoSandbox) // root: Chromium refuses the sandbox
-		}
-		if opts.Headful {
-			flags = append(flags, chromedp.VisibleWindow)
-		} else {
-			flags = append(flags, chromedp.Headless)
-		}
-		for k, v := range opts.Flags {
-			flags = append(flags, chromedp.Flag(k, v))
+		flags, err := execFlags(path, opts)
+		if err != nil {
+			return nil, err
 		}
 		actx, b.alloc = chromedp.NewExecAllocator(context.Background(), flags...)
 	}
@@ -183,6 +133,65 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 		return nil, fmt.Errorf("start chromium: %w", ctx.Err())
 	}
 	return b, nil
+}
+
+// execFlags are the command-line flags Chromium is started with.
+func execFlags(path string, opts Options) ([]chromedp.ExecAllocatorOption, error) {
+	flags := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(opts.Width, opts.Height),
+		// No network here, and nothing to update: see the workplace notes.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions,AutofillServerCommunication"),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-hang-monitor", true),
+		chromedp.Flag("disable-ipc-flooding-protection", true),
+		chromedp.Flag("disable-client-side-phishing-detection", true),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("use-mock-keychain", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("lang", "hu-HU"),
+	}
+	if opts.ProfileDir != "" {
+		// Chromium's own temporary files (shared memory, with
+		// disable-dev-shm-usage) go inside the profile too, so that
+		// removing it leaves nothing behind.
+		// A Unix socket path has at most 107 bytes, and Chromium puts one
+		// about 45 bytes deep in TMPDIR: a longer one stays as it is.
+		flags = append(flags, chromedp.UserDataDir(opts.ProfileDir))
+		if tmp := filepath.Join(opts.ProfileDir, "t"); len(tmp) <= 60 {
+			if err := os.MkdirAll(tmp, 0o700); err != nil {
+				return nil, fmt.Errorf("profile directory: %w", err)
+			}
+			flags = append(flags, chromedp.Env("TMPDIR="+tmp))
+		}
+	}
+	if os.Geteuid() == 0 {
+		flags = append(flags, chromedp.NoSandbox) // root: Chromium refuses the sandbox
+	}
+	if opts.Headful {
+		flags = append(flags, chromedp.VisibleWindow)
+	} else {
+		flags = append(flags, chromedp.Headless)
+	}
+	for k, v := range opts.Flags {
+		flags = append(flags, chromedp.Flag(k, v))
+	}
+	return flags, nil
 }
 
 // Close ends the browser (or detaches from a remote one) and waits for

@@ -302,15 +302,21 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 		c.errorf(f["cases"], "cases: want a list of cases, each with name and steps")
 		return nil
 	}
+	return c.cases(base, f["cases"], f["before"])
+}
+
+// cases compiles the cases of a flow: each its own flow, the shared
+// before steps first.
+func (c *compiler) cases(base *Flow, cases, beforeNode *yaml.Node) []*Flow {
 	outer := maps.Clone(c.scope)
 	var before []Step
-	if f["before"] != nil {
-		before = c.steps(f["before"])
+	if beforeNode != nil {
+		before = c.steps(beforeNode)
 	}
 	afterBefore := maps.Clone(c.scope)
 	var flows []*Flow
 	names := map[string]bool{}
-	for _, cn := range f["cases"].Content {
+	for _, cn := range cases.Content {
 		cf, ckeys, ok := c.fields(cn, "case", caseFields)
 		if !ok {
 			continue
@@ -330,9 +336,7 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 		c.scope = maps.Clone(outer)
 		fl.Vars = append(slices.Clone(base.Vars), c.vars(cf["vars"], nil)...)
 		// The case's vars are set before the shared steps run.
-		for k, v := range afterBefore {
-			c.scope[k] = v
-		}
+		maps.Copy(c.scope, afterBefore)
 		if cf["steps"] == nil {
 			c.errorf(cn, "case %q has no steps", fl.Case)
 			continue

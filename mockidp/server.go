@@ -45,6 +45,18 @@ func Faults() []account.Fault {
 		FaultDAPReusable, FaultDAPNoExpiry, FaultDAPApproveOnGet)
 }
 
+// FaultNames lists the names kapu mockidp --break accepts.
+func FaultNames() []string {
+	var out []string
+	for _, f := range Faults() {
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// ParseFaults reads --break: comma-separated fault names.
+func ParseFaults(s string) (account.Faults, error) { return account.ParseFaults(s, Faults()) }
+
 // Options configure a mock IdP.
 type Options struct {
 	Clock   *Clock         // nil: a running clock

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,4 +148,23 @@ func WriteJUnit(w io.Writer, s runner.Summary, started time.Time) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// WriteJUnitFile writes the summary as JUnit XML to path, making its
+// directory.
+func WriteJUnitFile(path string, s runner.Summary, started time.Time) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	w, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteJUnit(w, s, started); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }

@@ -208,10 +208,23 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 			}
 		}
 	}()
+	results := r.work(ctx, flows)
+	close(r.events)
+	<-emitted
+	s := summarize(flows, results, time.Since(start))
+	if ctx.Err() != nil {
+		return s, fmt.Errorf("run interrupted: %w", context.Cause(ctx))
+	}
+	return s, nil
+}
+
+// work runs the flows on the workers; a flow never started (the run was
+// interrupted) has a nil result.
+func (r *run) work(ctx context.Context, flows []*flow.Flow) []*Result {
 	results := make([]*Result, len(flows))
 	queue := make(chan int)
 	var wg sync.WaitGroup
-	for range min(opts.Workers, max(1, len(flows))) {
+	for range min(r.opts.Workers, max(1, len(flows))) {
 		wg.Go(func() {
 			for i := range queue {
 				results[i] = r.flow(ctx, flows[i])
@@ -229,10 +242,13 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 	}
 	close(queue)
 	wg.Wait()
-	close(r.events)
-	<-emitted
+	return results
+}
 
-	s := Summary{Took: time.Since(start)}
+// summarize counts the results; a flow never started is skipped as
+// interrupted.
+func summarize(flows []*flow.Flow, results []*Result, took time.Duration) Summary {
+	s := Summary{Took: took}
 	for i, res := range results {
 		if res == nil {
 			res = &Result{Flow: flows[i], Status: Skipped, Reason: "interrupted"}
@@ -249,10 +265,7 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 			s.Flaky++
 		}
 	}
-	if ctx.Err() != nil {
-		return s, fmt.Errorf("run interrupted: %w", context.Cause(ctx))
-	}
-	return s, nil
+	return s
 }
 
 func (r *run) emit(ev Event) { r.events <- ev }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/kapu-dev/kapu/mockidp"
-	"github.com/kapu-dev/kapu/mockidp/account"
 )
 
 var matrix = flag.Bool("matrix", false, "run the whole suite against every fault and print the table (make mutants)")
@@ -54,13 +53,13 @@ var catchers = map[string][]string{
 
 func TestEveryFaultHasCatchers(t *testing.T) {
 	t.Parallel()
-	for _, f := range mockidp.Faults() {
-		if len(catchers[string(f)]) == 0 {
+	for _, f := range mockidp.FaultNames() {
+		if len(catchers[f]) == 0 {
 			t.Errorf("fault %q: no flow named to catch it", f)
 		}
 	}
 	for f := range catchers {
-		if !slices.Contains(mockidp.Faults(), account.Fault(f)) {
+		if !slices.Contains(mockidp.FaultNames(), f) {
 			t.Errorf("catchers names unknown fault %q", f)
 		}
 	}
@@ -106,11 +105,11 @@ func TestFaultMatrix(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the correct mock fails the suite:\n%s", out)
 	}
-	faults := mockidp.Faults()
+	faults := mockidp.FaultNames()
 	rows := make([]string, len(faults))
 	for i, f := range faults {
 		func() { // one at a time: each run already keeps both cores busy
-			out, errOut, code := kapu(t, nil, "run", "--break", string(f), "--workers", "2", "--no-color", "--artifacts", t.TempDir(), "flows")
+			out, errOut, code := kapu(t, nil, "run", "--break", f, "--workers", "2", "--no-color", "--artifacts", t.TempDir(), "flows")
 			if code != 0 && code != 1 {
 				t.Errorf("fault %s: kapu could not run (exit %d): %s", f, code, errOut)
 			}

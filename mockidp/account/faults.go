@@ -88,6 +88,15 @@ type Faults []Fault
 // Has tells whether f is among the faults.
 func (fs Faults) Has(f Fault) bool { return slices.Contains(fs, f) }
 
+// String lists the faults, comma-separated.
+func (fs Faults) String() string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
 // ParseFaults reads a comma-separated list, checking each name against known.
 func ParseFaults(s string, known []Fault) (Faults, error) {
 	var fs Faults
