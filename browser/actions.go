@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
@@ -15,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/kapu-dev/kapu/internal/poll"
 )
 
 // act finds one element for l, waits until it can be acted on, and runs f.
@@ -53,8 +53,8 @@ func (t *Tab) point(ctx context.Context, el Element) (x, y float64, err error) {
 		X, Y float64
 		Why  string
 	}
-	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 150*time.Millisecond) {
-		var p spot
+	var p spot
+	perr := poll.Until(ctx, poll.Page, func() bool {
 		p, err = call[spot](ctx, el, `function() {
 			if (this.disabled || this.getAttribute("aria-disabled") === "true") return {X: 0, Y: 0, Why: "disabled"};
 			this.scrollIntoView({block: "center", inline: "center", behavior: "instant"});
@@ -66,18 +66,15 @@ func (t *Tab) point(ctx context.Context, el Element) (x, y float64, err error) {
 			if (this.labels && Array.from(this.labels).some(l => l === h || l.contains(h))) return {X: x, Y: y, Why: ""};
 			return {X: x, Y: y, Why: "covered by <" + h.tagName.toLowerCase() + (h.id ? "#" + h.id : "") + ">"};
 		}`)
-		if err == nil && p.Why == "" {
-			return p.X, p.Y, nil
-		}
-		if err == nil {
+		if err == nil && p.Why != "" {
 			err = fmt.Errorf("%s is %s", el, p.Why)
 		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return 0, 0, fmt.Errorf("%w (%v)", ctx.Err(), err)
-		}
+		return err == nil
+	})
+	if perr != nil {
+		return 0, 0, fmt.Errorf("%w (%v)", perr, err)
 	}
+	return p.X, p.Y, nil
 }
 
 // Click clicks the element with the mouse, as a person would, and waits
@@ -424,12 +421,8 @@ func (t *Tab) TabTo(ctx context.Context, l Locator) (int, error) {
 	return n, err
 }
 
-// focusedName is the role and name of the focused element, for messages.
+// focusedName describes the focused element, for messages; the caller
+// is inside t.run.
 func (t *Tab) focusedName(ctx context.Context) (string, error) {
-	return chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-		const a = document.activeElement;
-		if (!a || a === document.body) return "(page)";
-		const name = (a.labels && a.labels[0] ? a.labels[0].innerText : a.getAttribute("aria-label") || a.innerText || a.value || "").trim().slice(0, 40);
-		return a.tagName.toLowerCase() + (name ? " " + JSON.stringify(name) : "");
-	})()`))
+	return chromedp.Run(ctx, chromedp.Evaluate[string](describeFocus))
 }

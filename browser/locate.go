@@ -15,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/kapu-dev/kapu/internal/poll"
+	"github.com/kapu-dev/kapu/internal/spell"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -322,32 +324,31 @@ func (t *Tab) Wait(ctx context.Context, l Locator) (Element, error) {
 	var el Element
 	err := t.run(ctx, func(ctx context.Context) error {
 		var last []Element
-		for delay := 10 * time.Millisecond; ; delay = min(delay*2, 150*time.Millisecond) {
+		err := poll.Until(ctx, poll.Page, func() bool {
 			els, err := t.find(ctx, l)
 			if err == nil && len(els) == 1 {
 				el = els[0]
-				return nil
+				return true
 			}
 			if err == nil {
 				last = els
 			}
-			select {
-			case <-time.After(delay):
-				continue
-			case <-ctx.Done():
-			}
-			if len(last) > 1 {
-				many := make([]string, len(last))
-				for i, e := range last {
-					many[i] = e.String()
-				}
-				return &NotFoundError{Locator: l, Many: many}
-			}
-			// The context has ended: look once more, with a fresh one, for the message.
-			nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			return &NotFoundError{Locator: l, Nearest: t.nearest(nctx, l)}
+			return false
+		})
+		if err == nil {
+			return nil
 		}
+		if len(last) > 1 {
+			many := make([]string, len(last))
+			for i, e := range last {
+				many[i] = e.String()
+			}
+			return &NotFoundError{Locator: l, Many: many}
+		}
+		// The context has ended: look once more, with a fresh one, for the message.
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		return &NotFoundError{Locator: l, Nearest: t.nearest(nctx, l)}
 	})
 	return el, err
 }
@@ -378,7 +379,7 @@ func (t *Tab) nearest(ctx context.Context, l Locator) []string {
 			continue
 		}
 		seen[s] = true
-		d := distance(want, strings.ToLower(name))
+		d := spell.Distance(want, strings.ToLower(name))
 		if strings.Contains(strings.ToLower(name), want) || strings.Contains(want, strings.ToLower(name)) {
 			d = min(d, utf8.RuneCountInString(want)/2)
 		}
@@ -390,25 +391,4 @@ func (t *Tab) nearest(ctx context.Context, l Locator) []string {
 		out = append(out, cs[i].s)
 	}
 	return out
-}
-
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/kapu-dev/kapu/internal/poll"
 )
 
 // Tab is one page in its own browser context: its own cookies and storage.
@@ -169,37 +170,39 @@ func (t *Tab) settle(ctx context.Context, before navCount) error {
 	// A requested navigation that never starts loading (a 204, say) is given
 	// up after a while; one that started is waited for until it stops.
 	startBy := time.Now().Add(2 * time.Second)
-	for delay := 2 * time.Millisecond; ; delay = min(delay*2, 50*time.Millisecond) {
-		now = t.navCount()
-		if now.stopped > before.stopped && now.stopped >= now.started {
-			return t.waitReady(ctx)
-		}
-		if now.started == before.started && time.Now().After(startBy) {
-			return nil
-		}
+	var loaded, crashed bool
+	err = poll.Until(ctx, poll.Load, func() bool {
 		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the page to load: %w", ctx.Err())
 		case <-t.gone:
-			return ErrCrashed
+			crashed = true
+			return true
+		default:
 		}
+		now = t.navCount()
+		loaded = now.stopped > before.stopped && now.stopped >= now.started
+		return loaded || now.started == before.started && time.Now().After(startBy)
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("wait for the page to load: %w", err)
+	case crashed:
+		return ErrCrashed
+	case loaded:
+		return t.waitReady(ctx)
 	}
+	return nil
 }
 
 // waitReady waits until the document is complete.
 func (t *Tab) waitReady(ctx context.Context) error {
-	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 100*time.Millisecond) {
+	err := poll.Until(ctx, poll.Load, func() bool {
 		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`))
-		if err == nil && state == "complete" {
-			return nil
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the page to load: %w", ctx.Err())
-		}
+		return err == nil && state == "complete"
+	})
+	if err != nil {
+		return fmt.Errorf("wait for the page to load: %w", err)
 	}
+	return nil
 }
 
 func (t *Tab) navCount() navCount {

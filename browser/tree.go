@@ -97,15 +97,20 @@ func (t *Tab) Tree(ctx context.Context) ([]AXLine, error) {
 	return out, err
 }
 
+// describeFocus is the one description of the focused element: its tag
+// and its label, ARIA label or text (never a field's value: it may be a
+// secret), or the page itself.
+const describeFocus = `(() => {
+	const a = document.activeElement;
+	if (!a || a === document.body) return "the page itself";
+	return "<" + a.tagName.toLowerCase() + "> " + JSON.stringify((a.labels && a.labels[0] ? a.labels[0].innerText : a.getAttribute("aria-label") || a.innerText || "").trim().slice(0, 60));
+})()`
+
 // FocusedElement describes the element that has the keyboard focus.
 func (t *Tab) FocusedElement(ctx context.Context) (string, error) {
 	var s string
 	err := t.run(ctx, func(ctx context.Context) (err error) {
-		s, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-			const a = document.activeElement;
-			if (!a || a === document.body) return "the page itself";
-			return "<" + a.tagName.toLowerCase() + "> " + JSON.stringify((a.labels && a.labels[0] ? a.labels[0].innerText : a.getAttribute("aria-label") || a.innerText || "").trim().slice(0, 60));
-		})()`))
+		s, err = t.focusedName(ctx)
 		return err
 	})
 	return s, err

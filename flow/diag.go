@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/kapu-dev/kapu/internal/spell"
 )
 
 // Pos is a place in a flow file.
@@ -52,20 +53,7 @@ func (ds Diagnostics) sort() {
 
 // closest returns the candidate nearest to s, or "" when none is near
 // enough to be a likely misspelling.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	n := utf8.RuneCountInString(s)
-	limit := max(1, min(3, n/3+1))
-	if bestD > limit {
-		return ""
-	}
-	return best
-}
+func closest(s string, candidates []string) string { return spell.Closest(s, candidates) }
 
 // didYouMean is the suggestion suffix of a message, or "".
 func didYouMean(s string, candidates []string) string {
@@ -73,31 +61,4 @@ func didYouMean(s string, candidates []string) string {
 		return fmt.Sprintf("; did you mean %q?", c)
 	}
 	return ""
-}
-
-// distance is the Damerau–Levenshtein (optimal string alignment) distance
-// between a and b in characters.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }

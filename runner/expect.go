@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kapu-dev/kapu/browser"
 	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/internal/poll"
 )
 
 // expect waits until every assertion holds. At the timeout it fails with
@@ -27,28 +27,30 @@ func (fr *flowRun) expect(ctx context.Context, s flow.Expect) (string, error) {
 	}
 	text := "expect " + strings.Join(parts, ", ")
 	var lastErr error // the last real mismatch, not the deadline's error
-	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 150*time.Millisecond) {
+	var stop error    // a failure that waiting cannot mend
+	perr := poll.Until(ctx, poll.Page, func() bool {
 		var err error
 		for _, a := range s.Assertions {
 			if err = fr.check(ctx, a); err != nil {
 				break
 			}
 		}
-		if err == nil {
-			return text, nil
-		}
 		if _, ok := err.(fatal); ok {
-			return text, err
+			stop = err
+			return true
 		}
-		if ctx.Err() == nil || lastErr == nil {
+		if err != nil && (ctx.Err() == nil || lastErr == nil) {
 			lastErr = err
 		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return text, lastErr
-		}
+		return err == nil
+	})
+	switch {
+	case stop != nil:
+		return text, stop
+	case perr != nil:
+		return text, lastErr
 	}
+	return text, nil
 }
 
 // fatal is a failure that waiting cannot mend (a missing variable).
