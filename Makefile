@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/kapu
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
-.PHONY: all build run test bench mutants deps chromium vet schema fmt clean
+.PHONY: all build run test bench mutants deps chromium vet schema docs fmt clean
 
 all: build
 
@@ -41,6 +41,10 @@ vet:
 
 schema:
 	$(GO) run ./cmd/kapu schema > flows/kapu.schema.json
+
+# The README's tables of steps and assertions, from the flow package's tables.
+docs: schema
+	$(GO) run ./cmd/kapu help steps --markdown --write
 
 test: deps vet
 	$(GO) test -race -count=1 -timeout 45m ./...

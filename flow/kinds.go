@@ -43,7 +43,7 @@ func init() {
 			decode: decodeTargetStep(nil, func(b Common, t Target) Step { return TabTo{b, t} }), schema: schemaTarget},
 		"focus": {doc: "move the focus to an element", example: "focus: Felhasználónév",
 			decode: decodeTargetStep(nil, func(b Common, t Target) Step { return Focus{b, t} }), schema: schemaTarget},
-		"expect": {doc: "wait until what is seen holds: alert, heading, text, title, url, value, checked, expanded, focused, visible, absent, attr, equal, different", example: "expect: {alert: Hibás vagy lejárt kód.}",
+		"expect": {doc: "wait until every assertion holds (the table of assertions: alert, heading, text, value, focused…); fail at the timeout with expected against found", example: "expect: {alert: Hibás vagy lejárt kód.}",
 			decode: decodeExpect, schema: schemaExpect},
 		"scan": {doc: "read the QR code in an element's pixels into a variable (as:); an otpauth URI gives .secret, .issuer, .account…", example: "scan: QR-kód\n  as: qr",
 			mods: []string{"as"}, decode: decodeScan, schema: schemaTarget},

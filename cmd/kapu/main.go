@@ -52,12 +52,12 @@ func main() {
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return runHelp(args[1:], stdout, stderr)
 	}
 	if args[0] == reapCommand {
 		return runReap(ctx, args[1:], stdout, stderr)
@@ -78,5 +78,5 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun kapu COMMAND -h for its flags.")
+	fmt.Fprintln(w, "\nRun kapu COMMAND -h for its flags, kapu help steps for the flow language's steps.")
 }

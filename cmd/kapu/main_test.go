@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/flow"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -244,4 +245,32 @@ func chromiumsUsing(dir string) []string {
 		}
 	}
 	return out
+}
+
+// The README's tables of steps and assertions are kapu help steps
+// --markdown: generated from the flow package's tables (make docs).
+func TestReadmeTables(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := readmeTables(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != want {
+		t.Error("README.md's step tables are stale: make docs")
+	}
+	out, _, code := kapu(t, nil, "help", "steps")
+	for _, k := range flow.Kinds() {
+		if code != 0 || !strings.Contains(out, "\n  "+k.Name+"\n") {
+			t.Errorf("kapu help steps: exit %d, no %q", code, k.Name)
+		}
+	}
+	for _, a := range flow.Assertions() {
+		if !strings.Contains(string(b), "| `"+a[0]+"` |") {
+			t.Errorf("README: no row for the assertion %q", a[0])
+		}
+	}
 }
