@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/kapu
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
-.PHONY: all build run test bench mutants deps chromium vet schema docs fmt clean
+.PHONY: all build run test bench mutants deps chromium vet schema docs soak fmt clean
 
 all: build
 
@@ -60,6 +60,10 @@ bench: build deps
 # prints which flows caught which fault.
 mutants: deps
 	$(GO) test -count=1 -timeout 60m -run TestFaultMatrix ./cmd/kapu -matrix -v | grep -v '^\s' | grep -v '^=== '
+
+# The interrupt test, 20 kills per signal instead of make test's 3.
+soak: deps
+	$(GO) test -count=1 -timeout 60m -run TestInterruptLeavesNoChromium ./cmd/kapu -trials 20
 
 clean:
 	rm -rf bin

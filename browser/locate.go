@@ -181,7 +181,13 @@ func (t *Tab) find(ctx context.Context, l Locator) ([]Element, error) {
 		}
 		out = append(out, Element{obj: obj.Object.ObjectID, Role: role, Name: axString(n.Name)})
 	}
-	return visible(ctx, out)
+	els, err := visible(ctx, out)
+	if ctx.Err() != nil {
+		// Nodes skipped because the time ran out are not "gone": no answer
+		// at all is better than a wrong "none" (an absent that passes).
+		return nil, ctx.Err()
+	}
+	return els, err
 }
 
 func formRole(role string) bool {

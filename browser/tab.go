@@ -138,6 +138,10 @@ func (t *Tab) Open(ctx context.Context, url string) (int, error) {
 	status := 0
 	err := t.run(ctx, func(ctx context.Context) error {
 		before := t.navCount()
+		// The document being left: until another one is there and loaded, a
+		// check could otherwise run on it (under load, the load events may
+		// come after Navigate has answered).
+		left := t.loaderID(ctx)
 		res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: url})
 		if err != nil {
 			return fmt.Errorf("open %s: %w", url, err)
@@ -148,10 +152,31 @@ func (t *Tab) Open(ctx context.Context, url string) (int, error) {
 		if err := t.settle(ctx, before); err != nil {
 			return fmt.Errorf("open %s: %w", url, err)
 		}
+		if res.LoaderID != "" { // a new document, not a move within this one
+			err := poll.Until(ctx, poll.Load, func() bool {
+				if id := t.loaderID(ctx); id == "" || id == left {
+					return false
+				}
+				state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`))
+				return err == nil && state == "complete"
+			})
+			if err != nil {
+				return fmt.Errorf("open %s: wait for the page to load: %w", url, err)
+			}
+		}
 		status, _ = chromedp.Run(ctx, chromedp.Evaluate[int](`(performance.getEntriesByType("navigation")[0] || {}).responseStatus || 0`))
 		return nil
 	})
 	return status, err
+}
+
+// loaderID names the main frame's current document ("" if unknown).
+func (t *Tab) loaderID(ctx context.Context) cdp.LoaderID {
+	tree, err := chromedp.Call(ctx, page.GetFrameTree, cdp.Empty{})
+	if err != nil || tree.FrameTree == nil || tree.FrameTree.Frame == nil {
+		return ""
+	}
+	return tree.FrameTree.Frame.LoaderID
 }
 
 // settle waits for a navigation that an input started: the renderer has

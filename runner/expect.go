@@ -42,13 +42,17 @@ func (fr *flowRun) expect(ctx context.Context, s flow.Expect) (string, error) {
 		if err != nil && (ctx.Err() == nil || lastErr == nil) {
 			lastErr = err
 		}
-		return err == nil
+		// A check that ends after the deadline proves nothing: the page
+		// may have been read only in part.
+		return err == nil && ctx.Err() == nil
 	})
 	switch {
 	case stop != nil:
 		return text, stop
-	case perr != nil:
+	case perr != nil && lastErr != nil:
 		return text, lastErr
+	case perr != nil:
+		return text, perr
 	}
 	return text, nil
 }

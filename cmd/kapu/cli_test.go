@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,21 +27,13 @@ func TestBrowserURL(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	// Chromium writes its port and path to DevToolsActivePort.
 	var ws string
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end) && ws == ""; time.Sleep(50 * time.Millisecond) {
-		f, err := os.Open(filepath.Join(dir, "DevToolsActivePort"))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		var lines []string
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		f.Close()
-		if len(lines) == 2 {
+	waitFor(20*time.Second, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "DevToolsActivePort"))
+		if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); err == nil && len(lines) == 2 {
 			ws = "ws://127.0.0.1:" + lines[0] + lines[1]
 		}
-	}
+		return ws != ""
+	})
 	if ws == "" {
 		t.Fatal("Chromium wrote no DevToolsActivePort")
 	}

@@ -1,15 +1,25 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/kapu-dev/kapu/browser"
+	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/internal/kaputest"
 	"github.com/kapu-dev/kapu/mockidp"
+	"github.com/kapu-dev/kapu/runner"
 )
 
 var matrix = flag.Bool("matrix", false, "run the whole suite against every fault and print the table (make mutants)")
@@ -54,8 +64,8 @@ var catchers = map[string][]string{
 func TestEveryFaultHasCatchers(t *testing.T) {
 	t.Parallel()
 	for _, f := range mockidp.FaultNames() {
-		if len(catchers[f]) == 0 {
-			t.Errorf("fault %q: no flow named to catch it", f)
+		if len(catchers[f]) == 0 || catchAt[f] == "" {
+			t.Errorf("fault %q: no flow named to catch it, or no step", f)
 		}
 	}
 	for f := range catchers {
@@ -66,29 +76,134 @@ func TestEveryFaultHasCatchers(t *testing.T) {
 }
 
 // TestFaultsCaught runs, for each fault, the flows that must catch it
-// against the mock broken that way: each run must fail.
+// against the mock broken that way, in this process on the test binary's
+// one Chromium: a named catching flow must fail, and on the step that
+// shows the fault (catchAt). The runs mostly wait (a failing step waits
+// for its timeout), so several go at once.
 func TestFaultsCaught(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the fault matrix runs Chromium ~30 times")
+		t.Skip("-short: the fault matrix runs the catching flows ~30 times")
 	}
 	needChromium(t)
 	if *matrix {
 		t.Skip("-matrix: see TestFaultMatrix")
 	}
-	faults := make([]string, 0, len(catchers))
+	b := kaputest.Browser(t)
+	var mu sync.Mutex
+	failures, errs := map[string][]string{}, map[string]error{}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, *faultRuns)
 	for f := range catchers {
-		faults = append(faults, f)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			failed, err := catch(b, f)
+			mu.Lock()
+			failures[f], errs[f] = failed, err
+			mu.Unlock()
+		})
 	}
-	slices.Sort(faults)
-	for _, f := range faults {
+	wg.Wait()
+	for _, f := range slices.Sorted(maps.Keys(catchers)) {
 		t.Run(f, func(t *testing.T) {
-			args := append([]string{"run", "--break", f, "--workers", "2", "--no-color", "--artifacts", t.TempDir()}, catchers[f]...)
-			out, errOut, code := kapu(t, nil, args...)
-			if code != 1 {
-				t.Errorf("--break %s: exit %d, want 1 (a flow must fail)\n%s%s", f, code, out, errOut)
+			failed := failures[f]
+			switch {
+			case errs[f] != nil:
+				t.Fatal(errs[f])
+			case len(failed) == 0:
+				t.Fatalf("--break %s: every catching flow passed", f)
+			case !slices.ContainsFunc(failed, func(e string) bool { return strings.HasPrefix(e, catchAt[f]+":") }):
+				t.Errorf("--break %s: no flow failed at %s; failures:\n%s", f, catchAt[f], strings.Join(failed, "\n"))
 			}
 		})
 	}
+}
+
+var (
+	faultRuns    = flag.Int("fault-runs", 16, "TestFaultsCaught: fault runs at once")
+	faultWorkers = flag.Int("fault-workers", 2, "TestFaultsCaught: workers of each fault run")
+)
+
+// catch runs the catching flows of fault f against a mock broken that way
+// and returns the errors of the flows that failed, paths from the checkout.
+func catch(b *browser.Browser, f string) ([]string, error) {
+	faults, err := mockidp.ParseFaults(f)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, p := range catchers[f] {
+		paths = append(paths, filepath.Join("../..", p))
+	}
+	all, err := flow.Load(paths...)
+	if err != nil {
+		return nil, err
+	}
+	// Only the flows (cases) that hold the catching step: the whole files
+	// run in make mutants.
+	var flows []*flow.Flow
+	for _, fl := range all {
+		if slices.ContainsFunc(fl.Steps, func(s flow.Step) bool {
+			p := s.Pos()
+			return strings.TrimPrefix(filepath.ToSlash(p.File), "../../")+":"+strconv.Itoa(p.Line) == catchAt[f]
+		}) {
+			flows = append(flows, fl)
+		}
+	}
+	if len(flows) == 0 {
+		return nil, fmt.Errorf("no flow of %v has a step at %s", catchers[f], catchAt[f])
+	}
+	tg := &targets{bundled: true, host: "127.0.0.1", opts: mockidp.Options{Skew: 1, TestAPI: true, Faults: faults, Host: "127.0.0.1"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sum, err := runner.Run(ctx, flows, tg, runner.Options{Use: b, Workers: *faultWorkers, AxePath: "../../node_modules/axe-core/axe.min.js"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	var failed []string
+	for _, r := range sum.Results {
+		if r.Status == runner.Failed {
+			failed = append(failed, strings.TrimPrefix(filepath.ToSlash(r.Err), "../../"))
+		}
+	}
+	return failed, nil
+}
+
+// catchAt is, for each fault, the file:line of the step that must fail:
+// where the suite shows that requirement.
+var catchAt = map[string]string{
+	"active-before-finish": "flows/checkbox.yaml:27",
+	"dap-approve-on-get":   "flows/dap.yaml:37",
+	"dap-no-expiry":        "flows/dap.yaml:59",
+	"dap-reusable":         "flows/dap.yaml:53",
+	"distinct-alerts":      "flows/wrong-password.yaml:22",
+	"enroll-code-reusable": "flows/replay.yaml:49",
+	"enroll-no-password":   "flows/wrong-password.yaml:44",
+	"key-differs":          "flows/qr-key.yaml:22",
+	"locked-accepts-right": "flows/lockout.yaml:41",
+	"lockout-after-4":      "flows/steps/wrong-code.yaml:6", // the 4th wrong code already locks
+	"lockout-after-6":      "flows/lockout.yaml:36",
+	"long-lock":            "flows/lockout.yaml:64",
+	"no-checkbox":          "flows/checkbox.yaml:20",
+	"no-disclosure":        "flows/start-page.yaml:26",
+	"no-keyboard":          "flows/keyboard.yaml:56",
+	"no-lockout":           "flows/lockout.yaml:36",
+	"no-name":              "flows/login.yaml:18",
+	"qr-differs":           "flows/qr-key.yaml:20",
+	"raw-plus":             "flows/qr-key.yaml:12",
+	"recovery-not-counted": "flows/lockout.yaml:75",
+	"recovery-reusable":    "flows/torlokod.yaml:40",
+	"reenroll-same-secret": "flows/torlokod.yaml:34",
+	"replay":               "flows/replay.yaml:25",
+	"replay-earlier":       "flows/replay.yaml:43",
+	"revoke-keeps-secret":  "flows/torlokod.yaml:22",
+	"same-secret":          "flows/secrets.yaml:36",
+	"secret-changes":       "flows/secrets.yaml:19",
+	"short-lock":           "flows/lockout.yaml:58",
+	"skew-0":               "flows/window.yaml:22",
+	"skew-2":               "flows/window.yaml:70",
+	"unenrolled-login":     "flows/not-enrolled.yaml:11",
+	"uri-sha256":           "flows/qr-key.yaml:30",
 }
 
 var failedFlow = regexp.MustCompile(`(?m)^FAILED\s+(.+?)\s{2,}\d`)

@@ -24,10 +24,15 @@ var (
 // Main runs the tests and closes the shared browser: use it as TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	Close()
+	os.Exit(code)
+}
+
+// Close closes the shared browser, for a TestMain that does more than Main.
+func Close() {
 	if shared != nil {
 		shared.Close()
 	}
-	os.Exit(code)
 }
 
 // Browser returns the test binary's one Chromium. Without Chromium the
