@@ -108,7 +108,7 @@ func TestSecretsNeverUnmasked(t *testing.T) {
 	ts := httptest.NewServer(tap)
 	defer ts.Close()
 	dir := t.TempDir()
-	args := append([]string{"run", "--no-color", "--base-url", ts.URL, "--workers", "1",
+	args := append([]string{"run", "--no-color", "--base-url", ts.URL, "--workers", "2",
 		"--junit", filepath.Join(dir, "junit.xml"), "--report", filepath.Join(dir, "report"), "--artifacts", dir}, files...)
 	out, errOut, code := kapu(t, nil, args...)
 	if code != 1 || !strings.Contains(out, "9 passed, 1 failed") {
