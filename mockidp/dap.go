@@ -152,7 +152,7 @@ func (srv *Server) dapCheck(w http.ResponseWriter, r *http.Request, s *session) 
 			s.plusUser, s.plusDone, s.method, s.dapToken = user, true, methodDAP, ""
 			return true
 		})
-		srv.redirect(w, r, "/plusz/sikeres")
+		srv.loggedIn(w, r, s, user, MethodDAP, "/plusz/sikeres")
 	case dapWaiting:
 		srv.showDAP(w, r, s, v.dapToken, dapWaiting)
 	default:

@@ -34,6 +34,10 @@ type page struct {
 	LoggedIn       bool
 	DAP            bool // logged in with DÁP: one factor, on the phone
 
+	// An app's login: the methods its request allows, and the SAML answer.
+	NoPassword, NoPlus, NoDAP bool
+	SAMLResponse, RelayState  string
+
 	QR        template.URL
 	QRSize    int
 	URI       template.URL
@@ -88,6 +92,7 @@ func (srv *Server) routes() {
 	srv.handle("/dap", srv.dapStart, nil)
 	srv.handle("/dap/allapot", srv.dapCheck, nil)
 	srv.handle("/dap/jovahagyas/{token}", srv.dapPhone, srv.dapPhonePost)
+	srv.samlRoutes()
 	if srv.opts.TestAPI {
 		srv.testAPIRoutes()
 	}
@@ -167,7 +172,24 @@ func (srv *Server) info(title string, paragraphs ...string) handler {
 }
 
 func (srv *Server) start(w http.ResponseWriter, r *http.Request, s *session) {
-	srv.render(w, http.StatusOK, "start", s, page{Title: "Bejelentkezés"})
+	app := srv.sessions.view(s).app
+	srv.render(w, http.StatusOK, "start", s, page{Title: "Bejelentkezés",
+		NoPassword: !app.offers(MethodPassword), NoPlus: !app.offers(MethodPlus), NoDAP: !app.offers(MethodDAP)})
+}
+
+// loggedIn ends a login: back to the app whose request it answers, if
+// any (SPEC §8: no consent page), else to next.
+func (srv *Server) loggedIn(w http.ResponseWriter, r *http.Request, s *session, user string, m Method, next string) {
+	var app bool
+	srv.sessions.update(s, func(s *session) {
+		if app = s.app != nil; app {
+			s.answer = login{user: user, method: m, at: srv.clock.Now()}
+		}
+	})
+	if app {
+		next = "/saml/folytatas"
+	}
+	srv.redirect(w, r, next)
 }
 
 // passwordPage is the first stage of both logins: Ügyfélkapu (SPEC §1.2)
@@ -205,7 +227,7 @@ func (srv *Server) passwordPost(plus bool) handler {
 		}
 		if !plus {
 			srv.sessions.rotate(w, r, s, func(s *session) bool { s.user = info.Username; return true })
-			srv.redirect(w, r, "/ugyfelkapu/fiok")
+			srv.loggedIn(w, r, s, info.Username, MethodPassword, "/ugyfelkapu/fiok")
 			return
 		}
 		if err := srv.store.CanUsePlus(info.Username); err != nil {
@@ -267,7 +289,7 @@ func (srv *Server) codePost(w http.ResponseWriter, r *http.Request, s *session) 
 	alert := ""
 	switch {
 	case err == nil:
-		srv.redirect(w, r, "/plusz/sikeres")
+		srv.loggedIn(w, r, s, v.plusUser, MethodPlus, "/plusz/sikeres")
 		return
 	case errors.Is(err, account.ErrLocked):
 		alert = alertLocked

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kapu-dev/kapu/mockidp/account"
@@ -77,6 +78,12 @@ type Options struct {
 
 	MaxSessions int // 0: 200 000
 	MaxDAP      int // pending DÁP logins; 0: 10 000
+
+	// SAMLSPs are the service providers' metadata, files or URLs (fetched
+	// at first use): with any, the mock is their SAML identity provider.
+	SAMLSPs []string
+	// Signer signs assertions and tokens; nil: a key made at start.
+	Signer *Signer
 }
 
 // Server is a mock IdP; it is an http.Handler.
@@ -90,6 +97,10 @@ type Server struct {
 	mux      *http.ServeMux
 	log      *slog.Logger
 	public   *url.URL // nil: the request's own origin
+	signer   *Signer  // made at first use unless given: most mocks never sign
+	signOnce sync.Once
+	signErr  error
+	samlSPs  *samlSPs
 
 	afterCodeCheck func() // tests: runs between the code check and the login
 }
@@ -123,6 +134,9 @@ func New(opts Options) (*Server, error) {
 	policy := account.DefaultPolicy()
 	policy.Skew = opts.Skew
 	s.store = account.NewStore(s.clock, opts.Faults.Apply(policy))
+	if s.samlSPs, err = newSAMLSPs(opts.SAMLSPs); err != nil {
+		return nil, err
+	}
 	if err := s.store.Reset(opts.Users); err != nil {
 		return nil, err
 	}
@@ -133,6 +147,16 @@ func New(opts Options) (*Server, error) {
 	s.pages = pages
 	s.routes()
 	return s, nil
+}
+
+// cspWithFormAction is the pages' Content-Security-Policy; forms may also
+// go to origin (an app's ACS), when one is given.
+func cspWithFormAction(origin string) string {
+	formAction := "'self'"
+	if origin != "" {
+		formAction += " " + origin
+	}
+	return "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // parsePublicURL reads --public-url: an http or https origin, no path.
@@ -213,7 +237,7 @@ func parsePages() (map[string]*template.Template, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", cspWithFormAction(""))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")

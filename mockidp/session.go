@@ -33,9 +33,11 @@ type session struct {
 	attempt  uint64 // which password stage plusUser came from
 	plusDone bool   // logged in as plusUser, by method
 	method   method
-	notice   string // shown once on the next page
-	dapToken string // the DÁP login this browser waits for
-	enrolled bool   // an enrollment just finished: its success page shows once
+	notice   string      // shown once on the next page
+	dapToken string      // the DÁP login this browser waits for
+	enrolled bool        // an enrollment just finished: its success page shows once
+	app      *appRequest // an app's login request that this login answers
+	answer   login       // the finished login, for the app's answer
 
 	seen time.Time // wall time: sessions outlive moves of the IdP clock
 }

@@ -19,6 +19,7 @@ type mockFlags struct {
 	addr, users, publicURL, faults    string
 	skew                              int
 	testAPI, freeze, quiet, remoteAPI bool
+	samlSPs                           []string
 }
 
 func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,6 +61,9 @@ func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kapu mockidp: BROKEN ON PURPOSE: %s\n", opts.Faults)
 	}
 	fmt.Fprintf(stdout, "kapu mockidp: serving http://%s/ (test API %s)\n", ln.Addr(), onOff(f.testAPI))
+	if len(f.samlSPs) > 0 {
+		fmt.Fprintf(stdout, "kapu mockidp: SAML metadata at http://%s/saml/metadata (%d service providers)\n", ln.Addr(), len(f.samlSPs))
+	}
 	return serve(ctx, mockidp.HTTPServer(srv), ln, stdout, stderr)
 }
 
@@ -76,6 +80,10 @@ func parseMockFlags(args []string, stderr io.Writer) (f mockFlags, ok bool, code
 	fs.BoolVar(&f.quiet, "quiet", false, "no request log")
 	fs.StringVar(&f.publicURL, "public-url", "", "the `origin` browsers reach the mock on behind a proxy (https://idp.example); https makes cookies Secure")
 	fs.BoolVar(&f.remoteAPI, "allow-remote-test-api", false, "let --test-api serve on an address beyond loopback (anyone who reaches it can reset users and move the clock)")
+	fs.Func("saml-sp", "register a SAML service provider by its metadata (`FILE or URL`, fetched at first use); repeatable", func(s string) error {
+		f.samlSPs = append(f.samlSPs, s)
+		return nil
+	})
 	fs.Func("break", "", func(s string) error { f.faults = s; return nil }) // hidden: fault injection
 	fs.Usage = func() {
 		flagUsage(stderr, fs, "Usage: kapu mockidp [--addr 127.0.0.1:8080] [--test-api] [--skew N] [--users FILE] [--public-url URL]")
@@ -95,7 +103,7 @@ func parseMockFlags(args []string, stderr io.Writer) (f mockFlags, ok bool, code
 
 // mockOptions turns the flags into the mock's options.
 func mockOptions(f mockFlags, host string, stderr io.Writer) (mockidp.Options, error) {
-	opts := mockidp.Options{Skew: f.skew, TestAPI: f.testAPI, PublicURL: f.publicURL, Host: host}
+	opts := mockidp.Options{Skew: f.skew, TestAPI: f.testAPI, PublicURL: f.publicURL, Host: host, SAMLSPs: f.samlSPs}
 	if !f.quiet {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}

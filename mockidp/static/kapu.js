@@ -30,3 +30,10 @@
     }).catch(function () {});
   }, 500);
 })();
+// An app's login: the SAML Response form goes to the app by itself; without
+// JavaScript, its button does it.
+(function () {
+  "use strict";
+  var f = document.querySelector("form[data-autosubmit]");
+  if (f) f.submit();
+})();
