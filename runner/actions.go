@@ -36,9 +36,9 @@ func (fr *flowRun) click(ctx context.Context, s flow.Click) (string, error) {
 		return "click", err
 	}
 	if fr.r.opts.Keyboard {
-		return "click " + shown(s.Target, l) + " (keyboard)", tab.KeyClick(ctx, l)
+		return "click " + shown(l) + " (keyboard)", tab.KeyClick(ctx, l)
 	}
-	return "click " + shown(s.Target, l), tab.Click(ctx, l)
+	return "click " + shown(l), tab.Click(ctx, l)
 }
 
 // fill replaces a field's value; what goes into a password field is
@@ -51,7 +51,7 @@ func (fr *flowRun) fill(ctx context.Context, s flow.Fill) (string, error) {
 	}
 	v, secret, err := fr.expand(s.Value)
 	if err != nil {
-		return "fill " + shown(s.Target, l), err
+		return "fill " + shown(l), err
 	}
 	if fr.r.opts.Keyboard {
 		err = tab.KeyFill(ctx, l, v)
@@ -64,9 +64,9 @@ func (fr *flowRun) fill(ctx context.Context, s flow.Fill) (string, error) {
 		secret = true
 		fr.r.mask.add(v)
 	}
-	text := fmt.Sprintf("fill %s with %q", shown(s.Target, l), v)
+	text := fmt.Sprintf("fill %s with %q", shown(l), v)
 	if secret {
-		text = fmt.Sprintf("fill %s with %s", shown(s.Target, l), Mask)
+		text = fmt.Sprintf("fill %s with %s", shown(l), Mask)
 		fr.secretLocs = append(fr.secretLocs, l)
 	}
 	if fr.r.opts.Keyboard {
@@ -83,9 +83,9 @@ func (fr *flowRun) setChecked(ctx context.Context, s flow.Check) (string, error)
 		return s.Kind(), err
 	}
 	if fr.r.opts.Keyboard {
-		return s.Kind() + " " + shown(s.Target, l) + " (keyboard)", tab.KeySetChecked(ctx, l, s.Checked)
+		return s.Kind() + " " + shown(l) + " (keyboard)", tab.KeySetChecked(ctx, l, s.Checked)
 	}
-	return s.Kind() + " " + shown(s.Target, l), tab.SetChecked(ctx, l, s.Checked)
+	return s.Kind() + " " + shown(l), tab.SetChecked(ctx, l, s.Checked)
 }
 
 // press presses keys one after another.
@@ -115,7 +115,7 @@ func (fr *flowRun) focus(ctx context.Context, s flow.Focus) (string, error) {
 	if err != nil {
 		return "focus", err
 	}
-	return "focus " + shown(s.Target, l), tab.Focus(ctx, l)
+	return "focus " + shown(l), tab.Focus(ctx, l)
 }
 
 // tabTo presses Tab until an element has the focus.
@@ -126,5 +126,5 @@ func (fr *flowRun) tabTo(ctx context.Context, s flow.TabTo) (string, error) {
 		return "tab-to", err
 	}
 	n, err := tab.TabTo(ctx, l)
-	return fmt.Sprintf("tab to %s (%d × Tab)", shown(s.Target, l), n), err
+	return fmt.Sprintf("tab to %s (%d × Tab)", shown(l), n), err
 }

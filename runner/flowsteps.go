@@ -17,7 +17,7 @@ func (fr *flowRun) read(ctx context.Context, s flow.Read) (string, error) {
 	if err != nil {
 		return "read", err
 	}
-	text := fmt.Sprintf("read %s → %s", shown(s.Target, l), s.As)
+	text := fmt.Sprintf("read %s → %s", shown(l), s.As)
 	v, err := tab.Read(ctx, l, s.Attr)
 	if err != nil {
 		return text, err

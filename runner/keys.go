@@ -22,7 +22,7 @@ func (fr *flowRun) scan(ctx context.Context, s flow.Scan) (string, error) {
 	if err != nil {
 		return "scan", err
 	}
-	text := fmt.Sprintf("scan %s → %s", shown(s.Target, l), s.As)
+	text := fmt.Sprintf("scan %s → %s", shown(l), s.As)
 	png, err := fr.tab.ElementScreenshot(ctx, l)
 	if err != nil {
 		return text, err

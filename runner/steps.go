@@ -161,7 +161,7 @@ func (fr *flowRun) axe(ctx context.Context, s flow.Axe) (string, error) {
 
 // shown is how a target reads in a live line: the roles only when the
 // flow named them.
-func shown(_ flow.Target, l browser.Locator) string { return l.String() }
+func shown(l browser.Locator) string { return l.String() }
 
 // describe is a step's text before it runs (for steps never run).
 func describe(s flow.Step) string { return s.Kind() + " (" + s.Pos().String() + ")" }
