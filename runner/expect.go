@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kapu-dev/kapu/browser"
 	"github.com/kapu-dev/kapu/flow"
@@ -49,12 +51,25 @@ func (fr *flowRun) expect(ctx context.Context, s flow.Expect) (string, error) {
 	switch {
 	case stop != nil:
 		return text, stop
-	case perr != nil && lastErr != nil:
-		return text, lastErr
-	case perr != nil:
-		return text, perr
+	case perr == nil:
+		return text, nil
+	case lastErr == nil || errors.Is(lastErr, context.DeadlineExceeded) || errors.Is(lastErr, context.Canceled):
+		// No check finished in time (a slow machine): look once more, with
+		// a little time of its own, to say what was found. The step has
+		// failed all the same.
+		lastErr = perr
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		for _, a := range s.Assertions {
+			if err := fr.check(nctx, a); err != nil {
+				if _, ok := err.(mismatch); ok {
+					lastErr = err
+				}
+				break
+			}
+		}
 	}
-	return text, nil
+	return text, lastErr
 }
 
 // fatal is a failure that waiting cannot mend (a missing variable).
