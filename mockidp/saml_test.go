@@ -294,11 +294,7 @@ func TestSAMLBadRequests(t *testing.T) {
 func TestSAMLTamperedRefused(t *testing.T) {
 	t.Parallel()
 	m, sp, _ := samlMock(t)
-	u := m.newUser(t)
-	c := m.client(t)
-	startSAML(t, sp, c, "")
-	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
-	resp, _ := answer(t, c)
+	_, resp := passwordLogin(t, m, sp)
 	raw, _ := base64.StdEncoding.DecodeString(resp)
 	// The assertion is encrypted for the app (its metadata has a key): flip
 	// one character of its cipher text, then one of the Response's
@@ -350,11 +346,7 @@ func (c clockAt) Now() time.Time { return c.c.Now() }
 func TestSAMLAssertionSigned(t *testing.T) {
 	t.Parallel()
 	m, _, plain := samlMock(t)
-	u := m.newUser(t)
-	c := m.client(t)
-	startSAML(t, plain, c, "")
-	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
-	resp, _ := answer(t, c)
+	_, resp := passwordLogin(t, m, plain)
 	info, err := plain.RetrieveAssertionInfo(resp)
 	if err != nil {
 		t.Fatalf("the app refuses the Response: %v", err)
@@ -377,4 +369,16 @@ func TestSAMLAssertionSigned(t *testing.T) {
 	if sig == nil || !strings.Contains(sig.FindElement(".//SignatureMethod").SelectAttrValue("Algorithm", ""), "rsa-sha256") {
 		t.Error("the Assertion itself is not signed with RSA-SHA256")
 	}
+}
+
+// passwordLogin logs a new user in to sp with the password-only
+// Ügyfélkapu and returns the Response the app gets.
+func passwordLogin(t *testing.T, m *mock, sp *saml2.SAMLServiceProvider) (user, string) {
+	t.Helper()
+	u := m.newUser(t)
+	c := m.client(t)
+	startSAML(t, sp, c, "")
+	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
+	resp, _ := answer(t, c)
+	return u, resp
 }
