@@ -8,37 +8,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kapu-dev/kapu/mockidp"
 )
-
-// signalBuffer is an io.Writer that tells when a text has been written.
-type signalBuffer struct {
-	mu   sync.Mutex
-	b    bytes.Buffer
-	want string
-	seen chan struct{}
-}
-
-func (s *signalBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, err := s.b.Write(p)
-	if s.seen != nil && strings.Contains(s.b.String(), s.want) {
-		close(s.seen)
-		s.seen = nil
-	}
-	return n, err
-}
-
-func (s *signalBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The test API beyond loopback needs an explicit opt-in, and then warns.
 func TestMockIDPRemoteTestAPI(t *testing.T) {
@@ -51,19 +25,13 @@ func TestMockIDPRemoteTestAPI(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	so := &signalBuffer{want: "serving", seen: make(chan struct{})}
-	seen := so.seen
-	se := &signalBuffer{}
-	done := make(chan int)
+	var so, se syncBuffer
+	done := make(chan int, 1)
 	go func() {
-		done <- runMockIDP(ctx, []string{"--test-api", "--allow-remote-test-api", "--addr", "0.0.0.0:0", "--quiet"}, so, se)
+		done <- runMockIDP(ctx, []string{"--test-api", "--allow-remote-test-api", "--addr", "0.0.0.0:0", "--quiet"}, &so, &se)
 	}()
-	select {
-	case <-seen:
-	case code := <-done:
-		t.Fatalf("exit %d before serving: %s", code, se.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("not serving after 10 s")
+	if !waitFor(10*time.Second, func() bool { return strings.Contains(so.String(), "serving") }) {
+		t.Fatalf("not serving after 10 s: %s", se.String())
 	}
 	cancel()
 	if code := <-done; code != exitOK {
