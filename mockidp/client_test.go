@@ -54,6 +54,7 @@ type client struct {
 	hc   *http.Client
 	page string // body of the last response
 	code int
+	loc  string // the Location of a redirect not followed
 }
 
 func (m *mock) client(t testing.TB) *client {
@@ -92,7 +93,7 @@ func (c *client) read(res *http.Response, err error) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	c.page, c.code = string(b), res.StatusCode
+	c.page, c.code, c.loc = string(b), res.StatusCode, res.Header.Get("Location")
 	if res.StatusCode >= 500 {
 		c.t.Fatalf("%s %s: %d", res.Request.Method, res.Request.URL.Path, res.StatusCode)
 	}
@@ -232,7 +233,15 @@ func (m *mock) enrollAt(t testing.TB, u user) (secret, recovery string) {
 	c := m.client(t)
 	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
 	c.get("/ugyfelkapu/plusz/osszerendeles")
-	secret = strings.ReplaceAll(c.find(reKey), " ", "")
+	// The secret as an authenticator app reads it: from the QR code.
+	uri, err := url.Parse(decodeQR(t, c.find(reQR)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = uri.Query().Get("secret")
+	if key := strings.ReplaceAll(c.find(reKey), " ", ""); secret == "" || key != secret {
+		t.Fatalf("the QR's secret %q is not the manual key %q", secret, key)
+	}
 	c.post("/ugyfelkapu/plusz/osszerendeles", "password", u.Password, "code", codeAt(t, secret, m.srv.Clock().Now()))
 	recovery = c.find(reRecov)
 	c.post("/ugyfelkapu/plusz/torlokod", "saved", "igen")

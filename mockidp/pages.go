@@ -93,6 +93,7 @@ func (srv *Server) routes() {
 	srv.handle("/dap/allapot", srv.dapCheck, nil)
 	srv.handle("/dap/jovahagyas/{token}", srv.dapPhone, srv.dapPhonePost)
 	srv.samlRoutes()
+	srv.oidcRoutes()
 	if srv.opts.TestAPI {
 		srv.testAPIRoutes()
 	}
@@ -131,7 +132,11 @@ func (srv *Server) handle(path string, get, post handler) {
 
 func (srv *Server) render(w http.ResponseWriter, status int, name string, s *session, p page) {
 	if s != nil {
-		p.CSRF = srv.sessions.view(s).csrf
+		v := srv.sessions.view(s)
+		p.CSRF = v.csrf
+		if t := v.app.formTarget(); t != "" {
+			w.Header().Set("Content-Security-Policy", cspWithFormAction(t))
+		}
 	}
 	p.faults = srv.opts.Faults
 	var buf bytes.Buffer
@@ -180,14 +185,21 @@ func (srv *Server) start(w http.ResponseWriter, r *http.Request, s *session) {
 // loggedIn ends a login: back to the app whose request it answers, if
 // any (SPEC §8: no consent page), else to next.
 func (srv *Server) loggedIn(w http.ResponseWriter, r *http.Request, s *session, user string, m Method, next string) {
-	var app bool
+	l := login{user: user, method: m, at: srv.clock.Now()}
+	var app *appRequest
 	srv.sessions.update(s, func(s *session) {
-		if app = s.app != nil; app {
-			s.answer = login{user: user, method: m, at: srv.clock.Now()}
+		switch app = s.app; {
+		case app == nil:
+		case app.oidc != nil: // answered here: the form's redirect goes to the app
+			s.app = nil
+		default: // SAML: answered by the crewjam/saml IdP on its own route
+			s.answer = l
+			next = "/saml/folytatas"
 		}
 	})
-	if app {
-		next = "/saml/folytatas"
+	if app != nil && app.oidc != nil {
+		srv.answerOIDC(w, r, app, l)
+		return
 	}
 	srv.redirect(w, r, next)
 }

@@ -245,7 +245,23 @@ func firstLine(s string) string {
 // appRequest is an app's login request that the user's login will answer.
 type appRequest struct {
 	saml     *savedSAML
+	oidc     *oidcRequest
 	required []string // the methods' ACRs that satisfy it; nil: any
+}
+
+// formTarget is where a form's redirect may lead while a is pending: the
+// OIDC client's redirect URI (Chromium checks form-action along the
+// redirects of a form post). As a CSP source: no query, and ; , escaped.
+func (a *appRequest) formTarget() string {
+	if a == nil || a.oidc == nil {
+		return ""
+	}
+	u, err := url.Parse(a.oidc.client.RedirectURI)
+	if err != nil {
+		return ""
+	}
+	path := strings.NewReplacer(";", "%3B", ",", "%2C").Replace(u.EscapedPath())
+	return u.Scheme + "://" + u.Host + path
 }
 
 // savedSAML is an AuthnRequest as it came, to be served again after the

@@ -7,10 +7,12 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -381,4 +383,53 @@ func passwordLogin(t *testing.T, m *mock, sp *saml2.SAMLServiceProvider) (user, 
 	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
 	resp, _ := answer(t, c)
 	return u, resp
+}
+
+// An SP registered by URL is read when its first request comes (the app
+// may start after the mock), and an AuthnRequest may come by HTTP-POST.
+func TestSAMLPostBindingAndSPByURL(t *testing.T) {
+	t.Parallel()
+	var fetched atomic.Int32
+	mdURL := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		io.WriteString(w, plainMetadata)
+	})) + "/metadata.xml"
+	m := newMock(t, mockidp.Options{Skew: 1, SAMLSPs: []string{mdURL}})
+	if fetched.Load() != 0 {
+		t.Error("the SP's metadata was fetched at start, not at first use")
+	}
+	var idp types.EntityDescriptor
+	c := m.client(t).get("/saml/metadata")
+	if err := xml.Unmarshal([]byte(c.page), &idp); err != nil || idp.IDPSSODescriptor == nil {
+		t.Fatalf("IdP metadata: %v", err)
+	}
+	bindings := map[string]string{}
+	for _, s := range idp.IDPSSODescriptor.SingleSignOnServices {
+		bindings[s.Binding] = s.Location
+	}
+	post := bindings["urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"]
+	if post != m.URL+"/saml/sso" || bindings["urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"] != post {
+		t.Fatalf("SSO services %v: want HTTP-Redirect and HTTP-POST at /saml/sso", bindings)
+	}
+	sp := &saml2.SAMLServiceProvider{IdentityProviderSSOURL: post, IdentityProviderIssuer: idp.EntityID,
+		ServiceProviderIssuer: plainEntity, AssertionConsumerServiceURL: plainACS, AudienceURI: plainEntity,
+		Clock: dsig.NewFakeClock(clockAt{clockwork.NewRealClock(), m.srv.Clock()})}
+	doc, err := sp.BuildAuthRequestDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
+	xmlReq, _ := doc.WriteToString()
+	u := m.newUser(t)
+	c = m.client(t)
+	c.postRaw("/saml/sso", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(xmlReq))}, "RelayState": {"post-vissza"}})
+	c.wantH1("Bejelentkezés")
+	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
+	resp, relay := answer(t, c)
+	raw, _ := base64.StdEncoding.DecodeString(resp)
+	if relay != "post-vissza" || !strings.Contains(string(raw), `InResponseTo="`+doc.Root().SelectAttrValue("ID", "")+`"`) {
+		t.Errorf("RelayState %q; Response %.300s", relay, raw)
+	}
+	if fetched.Load() != 1 {
+		t.Errorf("metadata fetched %d times, want once", fetched.Load())
+	}
 }

@@ -82,6 +82,8 @@ type Options struct {
 	// SAMLSPs are the service providers' metadata, files or URLs (fetched
 	// at first use): with any, the mock is their SAML identity provider.
 	SAMLSPs []string
+	// OIDCClients are the OpenID Connect relying parties (--oidc-client).
+	OIDCClients []OIDCClient
 	// Signer signs assertions and tokens; nil: a key made at start.
 	Signer *Signer
 }
@@ -101,6 +103,7 @@ type Server struct {
 	signOnce sync.Once
 	signErr  error
 	samlSPs  *samlSPs
+	oidc     *oidcProvider
 
 	afterCodeCheck func() // tests: runs between the code check and the login
 }
@@ -137,6 +140,9 @@ func New(opts Options) (*Server, error) {
 	if s.samlSPs, err = newSAMLSPs(opts.SAMLSPs); err != nil {
 		return nil, err
 	}
+	if s.oidc, err = newOIDCProvider(opts.OIDCClients); err != nil {
+		return nil, err
+	}
 	if err := s.store.Reset(opts.Users); err != nil {
 		return nil, err
 	}
@@ -150,11 +156,12 @@ func New(opts Options) (*Server, error) {
 }
 
 // cspWithFormAction is the pages' Content-Security-Policy; forms may also
-// go to origin (an app's ACS), when one is given.
-func cspWithFormAction(origin string) string {
+// go to target (an app's ACS, or the redirect URI a form's redirect
+// leads to), when one is given.
+func cspWithFormAction(target string) string {
 	formAction := "'self'"
-	if origin != "" {
-		formAction += " " + origin
+	if target != "" {
+		formAction += " " + target
 	}
 	return "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 }

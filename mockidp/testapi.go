@@ -253,6 +253,8 @@ func (srv *Server) postReset(w http.ResponseWriter, r *http.Request) {
 	}
 	srv.sessions.reset()
 	srv.dap.reset()
+	srv.oidc.codes.reset()
+	srv.oidc.tokens.reset()
 	writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
 }
 
