@@ -3,17 +3,11 @@ package mockidp
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,36 +45,6 @@ var (
 // strengths ranks the methods for the minimum/better/maximum comparisons
 // of a RequestedAuthnContext: Ügyfélkapu+ and DÁP are both two-factor.
 var strengths = map[string]int{MethodPassword.ACR: 1, MethodPlus.ACR: 2, MethodDAP.ACR: 2}
-
-// Signer is the mock's signing key and its certificate.
-type Signer struct {
-	Key  crypto.Signer
-	Cert *x509.Certificate
-}
-
-// NewSigner makes an RSA 2048 key and a self-signed certificate for it.
-func NewSigner() (*Signer, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("make a signing key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "kapu mockidp"},
-		NotBefore:    time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), // the IdP clock may be moved far
-		NotAfter:     time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("make a signing certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &Signer{Key: key, Cert: cert}, nil
-}
 
 // samlSPs holds the registered service providers: metadata files read at
 // start, URLs fetched at first use (the app may start after the mock).
@@ -160,15 +124,40 @@ func (sp *samlSPs) GetServiceProvider(r *http.Request, id string) (*saml.EntityD
 	return nil, os.ErrNotExist
 }
 
-// clockworkIdP reads the IdP clock, so that assertion times move with it.
-type clockworkIdP struct {
+// samlClock is one request's clock for crewjam/saml. The AuthnRequest is
+// checked against the wall time it came at (its IssueInstant is the app's
+// clock, and a login that took a while answers the request as it came);
+// once the login answers it (GetSession), the Response and Assertion are
+// made on the IdP clock, which flows move.
+type samlClock struct {
 	clockwork.Clock
-	c *Clock
+	mu   sync.Mutex
+	came time.Time // zero: the IdP clock
+	idp  *Clock
 }
 
-func (c clockworkIdP) Now() time.Time                  { return c.c.Now() }
-func (c clockworkIdP) Since(t time.Time) time.Duration { return c.c.Now().Sub(t) }
-func (c clockworkIdP) Until(t time.Time) time.Duration { return t.Sub(c.c.Now()) }
+func (c *samlClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.came.IsZero() {
+		return c.came
+	}
+	return c.idp.Now()
+}
+
+// answer switches to the IdP clock.
+func (c *samlClock) answer() time.Time {
+	c.mu.Lock()
+	c.came = time.Time{}
+	c.mu.Unlock()
+	return c.idp.Now()
+}
+
+func (c *samlClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *samlClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
+
+// cameKey carries the wall time a saved request first came at.
+type cameKey struct{}
 
 // validFor is how long an assertion is valid: SPEC §8 asks for 5 minutes
 // at least, so that apps with the usual skew accept it.
@@ -182,6 +171,10 @@ func (srv *Server) idp(r *http.Request) (*saml.IdentityProvider, error) {
 	}
 	base, _ := url.Parse(srv.origin(r))
 	valid := validFor
+	clk := &samlClock{Clock: clockwork.NewRealClock(), came: time.Now(), idp: srv.clock}
+	if came, ok := r.Context().Value(cameKey{}).(time.Time); ok {
+		clk.came = came
+	}
 	return &saml.IdentityProvider{
 		Key:                          srv.signer.Key,
 		Signer:                       srv.signer.Key,
@@ -189,11 +182,11 @@ func (srv *Server) idp(r *http.Request) (*saml.IdentityProvider, error) {
 		MetadataURL:                  *base.JoinPath("/saml/metadata"),
 		SSOURL:                       *base.JoinPath("/saml/sso"),
 		ServiceProviderProvider:      srv.samlSPs,
-		SessionProvider:              samlSessions{srv},
+		SessionProvider:              samlSessions{srv, clk},
 		ResponseWriter:               samlResponseWriter{srv},
 		SignatureMethod:              dsig.RSASHA256SignatureMethod,
 		ValidDuration:                &valid,
-		Clock:                        dsig.NewFakeClock(clockworkIdP{clockwork.NewRealClock(), srv.clock}),
+		Clock:                        dsig.NewFakeClock(clk),
 		NameIDFormats:                []saml.NameIDFormat{saml.PersistentNameIDFormat},
 		EnforceRequestedAuthnContext: true,
 		AuthnContextClassStrengths:   strengths,
@@ -268,6 +261,7 @@ func (a *appRequest) formTarget() string {
 // login: the binding's method and its parameters.
 type savedSAML struct {
 	method string
+	came   time.Time  // wall time
 	query  string     // HTTP-Redirect
 	form   url.Values // HTTP-POST
 }
@@ -275,7 +269,10 @@ type savedSAML struct {
 // samlSessions implements saml.SessionProvider: the first time a request
 // comes, the user logs in on the mock's screens; when the login answers it
 // (answerSAML), the session it made is given.
-type samlSessions struct{ srv *Server }
+type samlSessions struct {
+	srv *Server
+	clk *samlClock
+}
 
 type loginKey struct{}
 
@@ -289,6 +286,7 @@ type login struct {
 func (p samlSessions) GetSession(w http.ResponseWriter, r *http.Request, req *saml.IdpAuthnRequest) *saml.Session {
 	srv := p.srv
 	if l, ok := r.Context().Value(loginKey{}).(login); ok {
+		req.Now = p.clk.answer()
 		info, _ := srv.store.Info(l.user)
 		return &saml.Session{
 			ID: randomHex(16), CreateTime: l.at, ExpireTime: l.at.Add(8 * time.Hour), Index: randomHex(16),
@@ -301,7 +299,7 @@ func (p samlSessions) GetSession(w http.ResponseWriter, r *http.Request, req *sa
 			},
 		}
 	}
-	saved := &savedSAML{method: r.Method}
+	saved := &savedSAML{method: r.Method, came: time.Now()}
 	if r.Method == http.MethodPost {
 		saved.form = url.Values{}
 		for _, k := range []string{"SAMLRequest", "RelayState", "SigAlg", "Signature"} {
@@ -419,8 +417,8 @@ func (srv *Server) answerSAML(w http.ResponseWriter, r *http.Request, s *session
 		srv.redirect(w, r, "/")
 		return
 	}
-	r2 := r.Clone(context.WithValue(r.Context(), loginKey{}, l))
 	saved := app.saml
+	r2 := r.Clone(context.WithValue(context.WithValue(r.Context(), loginKey{}, l), cameKey{}, saved.came))
 	if saved.method == http.MethodPost {
 		body := saved.form.Encode()
 		r2.Method = http.MethodPost

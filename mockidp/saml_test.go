@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/jonboulle/clockwork"
 	"github.com/kapu-dev/kapu/mockidp"
 	saml2 "github.com/russellhaering/gosaml2"
 	"github.com/russellhaering/gosaml2/types"
@@ -77,7 +76,8 @@ func samlMock(t *testing.T) (*mock, *saml2.SAMLServiceProvider, *saml2.SAMLServi
 	if err := os.WriteFile(plainFile, []byte(plainMetadata), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := newMock(t, mockidp.Options{Skew: 1, SAMLSPs: []string{file, plainFile}})
+	// The app's clock is the wall clock: the IdP's starts there, frozen.
+	m := newMock(t, mockidp.Options{Skew: 1, SAMLSPs: []string{file, plainFile}, Clock: mockidp.FrozenClock(time.Now().UTC())})
 
 	// The app reads the IdP's metadata, as a real one would.
 	res, err := http.Get(m.URL + "/saml/metadata")
@@ -114,11 +114,10 @@ func samlMock(t *testing.T) (*mock, *saml2.SAMLServiceProvider, *saml2.SAMLServi
 	}
 	sp.IdentityProviderIssuer = idp.EntityID
 	sp.IDPCertificateStore = &certs
-	sp.Clock = dsig.NewFakeClock(clockAt{clockwork.NewRealClock(), m.srv.Clock()})
 	plain := &saml2.SAMLServiceProvider{
 		IdentityProviderSSOURL: sp.IdentityProviderSSOURL, IdentityProviderIssuer: sp.IdentityProviderIssuer,
 		ServiceProviderIssuer: plainEntity, AssertionConsumerServiceURL: plainACS, AudienceURI: plainEntity,
-		IDPCertificateStore: &certs, Clock: sp.Clock,
+		IDPCertificateStore: &certs,
 	}
 	return m, sp, plain
 }
@@ -334,14 +333,6 @@ func mustGet(t *testing.T, u string) *http.Request {
 	return req
 }
 
-// clockAt lets the app read the IdP's clock: the test moves it.
-type clockAt struct {
-	clockwork.Clock
-	c *mockidp.Clock
-}
-
-func (c clockAt) Now() time.Time { return c.c.Now() }
-
 // The Assertion itself is signed, not only the Response around it:
 // careful apps refuse the latter (seen in the clear, for an app without
 // an encryption key).
@@ -394,7 +385,7 @@ func TestSAMLPostBindingAndSPByURL(t *testing.T) {
 		fetched.Add(1)
 		io.WriteString(w, plainMetadata)
 	})) + "/metadata.xml"
-	m := newMock(t, mockidp.Options{Skew: 1, SAMLSPs: []string{mdURL}})
+	m := newMock(t, mockidp.Options{Skew: 1, SAMLSPs: []string{mdURL}, Clock: mockidp.FrozenClock(time.Now().UTC())})
 	if fetched.Load() != 0 {
 		t.Error("the SP's metadata was fetched at start, not at first use")
 	}
@@ -412,8 +403,7 @@ func TestSAMLPostBindingAndSPByURL(t *testing.T) {
 		t.Fatalf("SSO services %v: want HTTP-Redirect and HTTP-POST at /saml/sso", bindings)
 	}
 	sp := &saml2.SAMLServiceProvider{IdentityProviderSSOURL: post, IdentityProviderIssuer: idp.EntityID,
-		ServiceProviderIssuer: plainEntity, AssertionConsumerServiceURL: plainACS, AudienceURI: plainEntity,
-		Clock: dsig.NewFakeClock(clockAt{clockwork.NewRealClock(), m.srv.Clock()})}
+		ServiceProviderIssuer: plainEntity, AssertionConsumerServiceURL: plainACS, AudienceURI: plainEntity}
 	doc, err := sp.BuildAuthRequestDocument()
 	if err != nil {
 		t.Fatal(err)
@@ -431,5 +421,28 @@ func TestSAMLPostBindingAndSPByURL(t *testing.T) {
 	}
 	if fetched.Load() != 1 {
 		t.Errorf("metadata fetched %d times, want once", fetched.Load())
+	}
+}
+
+// The app's request is checked against the wall time it came at (its
+// IssueInstant is the app's clock); the answer is made on the IdP clock,
+// which a flow moved meanwhile by more than the 90 s a request may wait.
+func TestSAMLTimes(t *testing.T) {
+	t.Parallel()
+	m, _, plain := samlMock(t)
+	u := m.newUser(t)
+	c := m.client(t)
+	startSAML(t, plain, c, "")
+	m.srv.Clock().Advance(2 * time.Minute)
+	c.get("/ugyfelkapu").post("/ugyfelkapu", "username", u.Username, "password", u.Password)
+	resp, _ := answer(t, c)
+	info, err := plain.RetrieveAssertionInfo(resp)
+	if err != nil || info.WarningInfo.InvalidTime {
+		t.Fatalf("the app refuses the Response: %v %+v", err, info)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(resp)
+	want := m.srv.Clock().Now().Format("2006-01-02T15:04:05")
+	if !strings.Contains(string(raw), `IssueInstant="`+want) {
+		t.Errorf("the Response's IssueInstant is not the IdP clock's %s:\n%.400s", want, raw)
 	}
 }
