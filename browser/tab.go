@@ -61,8 +61,14 @@ func (b *Browser) NewTab(ctx context.Context) (*Tab, error) {
 }
 
 // navCount counts the main frame's navigations: requested, started
-// loading, stopped loading.
-type navCount struct{ requested, started, stopped int }
+// loading, stopped loading; loading tells whether the last of the two was
+// a start. A navigation that starts while another loads (a form that
+// submits itself as its page loads, like a SAML POST back to an app) may
+// give two starts and one stop: the counts alone would never settle.
+type navCount struct {
+	requested, started, stopped int
+	loading                     bool
+}
 
 // event tracks the main frame's navigations. It runs in the tab's loop.
 func (t *Tab) event(ev any) {
@@ -76,10 +82,12 @@ func (t *Tab) event(ev any) {
 	case *page.EventFrameStartedLoading:
 		if e.FrameID == t.frame {
 			t.nav.started++
+			t.nav.loading = true
 		}
 	case *page.EventFrameStoppedLoading:
 		if e.FrameID == t.frame {
 			t.nav.stopped++
+			t.nav.loading = false
 		}
 	}
 }
@@ -204,7 +212,7 @@ func (t *Tab) settle(ctx context.Context, before navCount) error {
 		default:
 		}
 		now = t.navCount()
-		loaded = now.stopped > before.stopped && now.stopped >= now.started
+		loaded = now.stopped > before.stopped && !now.loading
 		return loaded || now.started == before.started && time.Now().After(startBy)
 	})
 	switch {
