@@ -32,6 +32,12 @@ type flowRun struct {
 
 // attempt runs f once and returns its status, the failure and, for a
 // skip, the reason.
+// clockKeeper is a shared target's clock that can be put back as it was
+// found after a flow moved it (testapi.Client).
+type clockKeeper interface {
+	Keep(ctx context.Context) (restore func(context.Context) error, err error)
+}
+
 func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, string, string, []StepResult) {
 	t, release, err := r.targets.Target(ctx, f)
 	if err != nil {
@@ -45,6 +51,15 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	if t.Shared && movesClock(f) {
 		r.shared.Lock() // alone: it moves the IdP clock every flow sees
 		defer r.shared.Unlock()
+		if k, ok := t.Clock.(clockKeeper); ok {
+			if restore, err := k.Keep(ctx); err == nil {
+				defer func() {
+					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+					defer cancel()
+					restore(rctx)
+				}()
+			}
+		}
 	} else {
 		r.shared.RLock()
 		defer r.shared.RUnlock()

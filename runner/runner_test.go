@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -304,4 +305,49 @@ func needAxe(t *testing.T) {
 		}
 		t.Skip("axe-core not installed (npm ci)")
 	}
+}
+
+// sharedTarget is one mock that every flow shares, its clock running.
+type sharedTarget struct {
+	url string
+	api *testapi.Client
+}
+
+func (s sharedTarget) Target(context.Context, *flow.Flow) (runner.Target, func(), error) {
+	return runner.Target{BaseURL: s.url, Clock: s.api, Users: users{s.api}, TestAPI: true, Shared: true}, func() {}, nil
+}
+
+// A flow that moved a shared target's clock puts it back as found: at the
+// wall time and running, so no drift is left for the next flow or an app
+// that compares the IdP's times with its own clock.
+func TestSharedClockRestored(t *testing.T) {
+	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	flows := load(t, writeFlow(t, `name: az óra
+needs: test-api
+steps:
+  - clock: {advance: 10m}
+  - open: /
+`))
+	sum, _ := collect(t, flows, sharedTarget{ts.URL, testapi.New(ts.URL)}, runner.Options{Workers: 1})
+	if sum.Passed != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	now := srv.Clock().Now()
+	if d := now.Sub(time.Now()); d > 5*time.Second || d < -5*time.Second || srv.Clock().Frozen() {
+		t.Errorf("after the flow the IdP clock is %v off the wall clock, frozen %v", d, srv.Clock().Frozen())
+	}
+}
+
+func writeFlow(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "flow.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -117,6 +117,20 @@ func (c *Client) Freeze(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/__kapu/clock", map[string]any{"freeze": true}, nil)
 }
 
+// Keep notes whether the IdP clock runs, and returns what puts it back:
+// at the wall time, running or frozen as it was found. A flow that moved
+// a shared target's clock leaves no drift behind for the next flow, nor
+// for an app that compares the IdP's times with its own clock.
+func (c *Client) Keep(ctx context.Context) (restore func(context.Context) error, err error) {
+	var st clockState
+	if err := c.do(ctx, http.MethodGet, "/__kapu/clock", nil, &st); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		return c.do(ctx, http.MethodPost, "/__kapu/clock", map[string]any{"set": time.Now().UTC().Format(time.RFC3339), "freeze": st.Frozen}, nil)
+	}, nil
+}
+
 // NewUser makes a fresh user, not enrolled.
 func (c *Client) NewUser(ctx context.Context) (User, error) {
 	var u User
