@@ -152,7 +152,7 @@ func yamlToJSON(t *testing.T, path string) any {
 func TestSchemaAcceptsFlows(t *testing.T) {
 	s := compileSchema(t)
 	var files []string
-	for _, dir := range []string{"../flows", "testdata/valid", "../testdata"} {
+	for _, dir := range []string{"../flows", "testdata/valid", "../testdata", "../examples"} {
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
 				files = append(files, p)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/kapu-dev/kapu/mockidp"
@@ -19,7 +20,55 @@ type mockFlags struct {
 	addr, users, publicURL, faults    string
 	skew                              int
 	testAPI, freeze, quiet, remoteAPI bool
-	samlSPs                           []string
+	idp                               idpFlags
+}
+
+// idpFlags make the mock an app's identity provider; kapu mockidp and
+// kapu run (its bundled mock) share them.
+type idpFlags struct {
+	samlSPs     []string
+	oidcClients []mockidp.OIDCClient
+	signingKey  string
+}
+
+// define adds the flags to fs.
+func (f *idpFlags) define(fs *flag.FlagSet) {
+	fs.Func("saml-sp", "register a SAML service provider by its metadata (`FILE or URL`, fetched at first use); repeatable", func(s string) error {
+		f.samlSPs = append(f.samlSPs, s)
+		return nil
+	})
+	fs.Func("oidc-client", "register an OpenID Connect client: `ID@REDIRECT_URI` (public: PKCE S256) or ID:SECRET@REDIRECT_URI; repeatable", func(s string) error {
+		c, err := mockidp.ParseOIDCClient(s)
+		f.oidcClients = append(f.oidcClients, c)
+		return err
+	})
+	fs.StringVar(&f.signingKey, "signing-key", "", "sign assertions and id_tokens with this RSA key (PEM `FILE`, with its certificate or not; default: a new key at each start)")
+}
+
+// any tells whether an app was registered.
+func (f idpFlags) any() bool { return len(f.samlSPs)+len(f.oidcClients) > 0 }
+
+// apply puts the flags into opts.
+func (f idpFlags) apply(opts *mockidp.Options) error {
+	opts.SAMLSPs, opts.OIDCClients = f.samlSPs, f.oidcClients
+	if f.signingKey != "" {
+		s, err := mockidp.LoadSigner(f.signingKey)
+		if err != nil {
+			return err
+		}
+		opts.Signer = s
+	}
+	return nil
+}
+
+// printIdP says where an app finds the mock as its identity provider.
+func (f idpFlags) printIdP(w io.Writer, base string) {
+	if len(f.samlSPs) > 0 {
+		fmt.Fprintf(w, "kapu mockidp: SAML metadata at %s/saml/metadata (%d service providers)\n", base, len(f.samlSPs))
+	}
+	if len(f.oidcClients) > 0 {
+		fmt.Fprintf(w, "kapu mockidp: OpenID Connect issuer %s, discovery at %s/.well-known/openid-configuration (%d clients)\n", base, base, len(f.oidcClients))
+	}
 }
 
 func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -61,9 +110,11 @@ func runMockIDP(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kapu mockidp: BROKEN ON PURPOSE: %s\n", opts.Faults)
 	}
 	fmt.Fprintf(stdout, "kapu mockidp: serving http://%s/ (test API %s)\n", ln.Addr(), onOff(f.testAPI))
-	if len(f.samlSPs) > 0 {
-		fmt.Fprintf(stdout, "kapu mockidp: SAML metadata at http://%s/saml/metadata (%d service providers)\n", ln.Addr(), len(f.samlSPs))
+	base := "http://" + ln.Addr().String()
+	if opts.PublicURL != "" {
+		base = opts.PublicURL
 	}
+	f.idp.printIdP(stdout, strings.TrimRight(base, "/"))
 	return serve(ctx, mockidp.HTTPServer(srv), ln, stdout, stderr)
 }
 
@@ -80,10 +131,7 @@ func parseMockFlags(args []string, stderr io.Writer) (f mockFlags, ok bool, code
 	fs.BoolVar(&f.quiet, "quiet", false, "no request log")
 	fs.StringVar(&f.publicURL, "public-url", "", "the `origin` browsers reach the mock on behind a proxy (https://idp.example); https makes cookies Secure")
 	fs.BoolVar(&f.remoteAPI, "allow-remote-test-api", false, "let --test-api serve on an address beyond loopback (anyone who reaches it can reset users and move the clock)")
-	fs.Func("saml-sp", "register a SAML service provider by its metadata (`FILE or URL`, fetched at first use); repeatable", func(s string) error {
-		f.samlSPs = append(f.samlSPs, s)
-		return nil
-	})
+	f.idp.define(fs)
 	fs.Func("break", "", func(s string) error { f.faults = s; return nil }) // hidden: fault injection
 	fs.Usage = func() {
 		flagUsage(stderr, fs, "Usage: kapu mockidp [--addr 127.0.0.1:8080] [--test-api] [--skew N] [--users FILE] [--public-url URL]")
@@ -103,7 +151,10 @@ func parseMockFlags(args []string, stderr io.Writer) (f mockFlags, ok bool, code
 
 // mockOptions turns the flags into the mock's options.
 func mockOptions(f mockFlags, host string, stderr io.Writer) (mockidp.Options, error) {
-	opts := mockidp.Options{Skew: f.skew, TestAPI: f.testAPI, PublicURL: f.publicURL, Host: host, SAMLSPs: f.samlSPs}
+	opts := mockidp.Options{Skew: f.skew, TestAPI: f.testAPI, PublicURL: f.publicURL, Host: host}
+	if err := f.idp.apply(&opts); err != nil {
+		return opts, err
+	}
 	if !f.quiet {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}

@@ -26,6 +26,7 @@ type runFlags struct {
 	step                                                           bool
 	faults, shard, grep, skip, junit, report                       string
 	failOnFlaky                                                    bool
+	idp                                                            idpFlags
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,11 +42,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kapu: %v\n", err)
 		return exitUsage
 	}
-	targets, err := newTargets(ctx, f, stderr)
+	targets, err := newTargets(ctx, f, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kapu: %v\n", err)
 		return exitUsage
 	}
+	defer targets.close()
 	opts := runOptions(f, stdout)
 	if f.browserURL == "" {
 		dir, done, err := startReaper()
@@ -103,7 +105,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, *flag.FlagSet, in
 	fs.StringVar(&f.chromium, "chromium", "", "the Chromium to start (default: /usr/bin/chromium or on PATH)")
 	fs.StringVar(&f.browserURL, "browser-url", "", "attach to a running browser's DevTools endpoint (ws://… or http://…) instead")
 	fs.StringVar(&f.users, "users", "testdata/users.json", "seed the bundled mock with these users")
-	fs.StringVar(&f.mockAddr, "mock-addr", "127.0.0.1", "host the bundled mock listens on (only there) and is reached by")
+	fs.StringVar(&f.mockAddr, "mock-addr", "127.0.0.1", "`HOST` the bundled mock listens on (only there) and is reached by; HOST:PORT: one mock for the whole run, at a fixed address an app can be configured with")
+	f.idp.define(fs)
 	fs.StringVar(&f.artifacts, "artifacts", "kapu-results", "directory for failure screenshots")
 	fs.BoolVar(&f.allowDestructive, "allow-destructive", false, "on a target without the test API, run flows that lock or end the shared account")
 	fs.BoolVar(&f.showSecrets, "show-secrets", false, "do not blur QR codes, keys and codes in screenshots")

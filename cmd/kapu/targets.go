@@ -27,39 +27,94 @@ type targets struct {
 	opts    mockidp.Options
 	host    string
 	api     *testapi.Client
+	close   func() // stops the one mock of --mock-addr HOST:PORT
 }
 
-func newTargets(ctx context.Context, f runFlags, stderr io.Writer) (*targets, error) {
-	t := &targets{host: f.mockAddr}
-	if f.baseURL == "" {
-		t.bundled = true
-		faults, err := mockidp.ParseFaults(f.faults)
-		if err != nil {
-			return nil, fmt.Errorf("--break: %w", err)
+func newTargets(ctx context.Context, f runFlags, stdout, stderr io.Writer) (*targets, error) {
+	t := &targets{host: f.mockAddr, close: func() {}}
+	if f.baseURL != "" {
+		if f.idp.any() || f.idp.signingKey != "" {
+			return nil, errors.New("--saml-sp, --oidc-client and --signing-key configure the bundled mock: they do not go with --base-url")
 		}
-		t.opts = mockidp.Options{Skew: f.skew, TestAPI: true, Faults: faults, Host: f.mockAddr}
-		if f.users != "" {
-			users, err := mockidp.LoadUsers(f.users)
-			if err != nil && !(errors.Is(err, os.ErrNotExist) && f.users == "testdata/users.json") {
-				return nil, err
-			}
-			t.opts.Users = users
-		}
-		if _, err := mockidp.New(t.opts); err != nil {
-			return nil, err
-		}
-		return t, nil
+		return t, t.probe(ctx, f.baseURL, stderr)
 	}
-	if !strings.HasPrefix(f.baseURL, "http://") && !strings.HasPrefix(f.baseURL, "https://") {
-		return nil, fmt.Errorf("--base-url %q: want http:// or https://", f.baseURL)
+	opts, err := bundledOptions(f)
+	if err != nil {
+		return nil, err
 	}
-	t.base = strings.TrimRight(f.baseURL, "/")
+	if host, port, err := net.SplitHostPort(f.mockAddr); err == nil {
+		// One mock at a fixed address, for an app configured with it: a
+		// shared target, like a --base-url one with the test API.
+		opts.Host = host
+		return t, t.startShared(ctx, opts, net.JoinHostPort(host, port), f.idp, stdout)
+	}
+	if f.idp.any() {
+		return nil, errors.New("--saml-sp and --oidc-client need --mock-addr HOST:PORT: the app must know where its identity provider is (the bundled mock otherwise gets a new port per flow)")
+	}
+	t.bundled, t.opts = true, opts
+	return t, nil
+}
+
+// bundledOptions are the bundled mock's options from kapu run's flags.
+func bundledOptions(f runFlags) (mockidp.Options, error) {
+	faults, err := mockidp.ParseFaults(f.faults)
+	if err != nil {
+		return mockidp.Options{}, fmt.Errorf("--break: %w", err)
+	}
+	opts := mockidp.Options{Skew: f.skew, TestAPI: true, Faults: faults, Host: f.mockAddr}
+	if f.users != "" {
+		users, err := mockidp.LoadUsers(f.users)
+		if err != nil && !(errors.Is(err, os.ErrNotExist) && f.users == "testdata/users.json") {
+			return opts, err
+		}
+		opts.Users = users
+	}
+	if err := f.idp.apply(&opts); err != nil {
+		return opts, err
+	}
+	_, err = mockidp.New(opts) // the options' errors before any browser
+	return opts, err
+}
+
+// startShared serves one mock on addr for the whole run.
+func (t *targets) startShared(ctx context.Context, opts mockidp.Options, addr string, idp idpFlags, stdout io.Writer) error {
+	if !isLoopback(opts.Host) {
+		return fmt.Errorf("--mock-addr %s: the bundled mock has the test API on: listen on a loopback address (kapu mockidp --allow-remote-test-api is for the rest)", addr)
+	}
+	srv, err := mockidp.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("start the bundled mock on %s: %w", addr, err)
+	}
+	hs := mockidp.HTTPServer(srv)
+	go hs.Serve(ln)
+	t.close = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}
+	t.base = "http://" + addr
+	t.api = testapi.New(t.base)
+	idp.printIdP(stdout, t.base)
+	return nil
+}
+
+// probe finds out whether the --base-url deployment is there and has the
+// test API.
+func (t *targets) probe(ctx context.Context, baseURL string, stderr io.Writer) error {
+	if !strings.HasPrefix(baseURL, "http://") && !strings.HasPrefix(baseURL, "https://") {
+		return fmt.Errorf("--base-url %q: want http:// or https://", baseURL)
+	}
+	t.base = strings.TrimRight(baseURL, "/")
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(pctx, http.MethodGet, t.base+"/", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("target %s is unreachable: %w", t.base, err)
+		return fmt.Errorf("target %s is unreachable: %w", t.base, err)
 	}
 	res.Body.Close()
 	api := testapi.New(t.base)
@@ -68,7 +123,7 @@ func newTargets(ctx context.Context, f runFlags, stderr io.Writer) (*targets, er
 	} else {
 		fmt.Fprintf(stderr, "kapu: %s has no test API: real 30 s waits, users from KAPU_USERNAME/KAPU_PASSWORD/KAPU_NAME\n", t.base)
 	}
-	return t, nil
+	return nil
 }
 
 func (t *targets) describe() string {
@@ -76,7 +131,7 @@ func (t *targets) describe() string {
 		return "the bundled mock (one per flow, test API on, frozen clock)"
 	}
 	if t.api != nil {
-		return t.base + " (test API)"
+		return t.base + " (test API, one shared clock)"
 	}
 	return t.base + " (no test API: wall clock)"
 }
