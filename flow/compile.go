@@ -28,6 +28,11 @@ type Flow struct {
 	Timeout     time.Duration
 	Vars        []Var
 	Steps       []Step
+	// After is the teardown: run after Steps, passed or failed. It runs
+	// only when every variable in AfterNeeds was set by then: a flow that
+	// never read what undoing needs (the törlőkód) changed nothing to undo.
+	After      []Step
+	AfterNeeds []string
 }
 
 // Var is a variable set before the first step.
@@ -107,6 +112,7 @@ func LoadFiles(paths ...string) (Files, error) {
 	}
 	if len(l.diags) > 0 {
 		l.diags.sort()
+		l.diags = l.diags.unique()
 		return Files{}, l.diags
 	}
 	return set, nil
@@ -123,17 +129,20 @@ func (l *Loader) Compile(path string) ([]*Flow, Diagnostics) {
 	root, ok := l.parse(path, Pos{File: path, Line: 1, Col: 1})
 	if !ok {
 		l.diags.sort()
+		l.diags = l.diags.unique()
 		return nil, l.diags
 	}
 	c := &compiler{l: l, file: path}
 	flows := c.compileFile(root)
 	l.diags.sort()
+	l.diags = l.diags.unique()
 	return flows, l.diags
 }
 
 // Diagnostics returns the problems found so far, sorted.
 func (l *Loader) Diagnostics() Diagnostics {
 	l.diags.sort()
+	l.diags = l.diags.unique()
 	return l.diags
 }
 
@@ -188,6 +197,7 @@ type compiler struct {
 	scope map[string]varKind // defined variables
 	stack []string           // include chain, for cycles
 	depth int
+	refs  *[]string // when set, the variables the texts use are noted here
 }
 
 type varKind int
@@ -208,8 +218,8 @@ func (c *compiler) pos(n *yaml.Node) Pos {
 	return Pos{c.file, n.Line, n.Column}
 }
 
-var topFields = []string{"name", "description", "needs", "destructive", "timeout", "vars", "secrets", "before", "steps", "cases"}
-var caseFields = []string{"name", "description", "needs", "destructive", "timeout", "vars", "steps"}
+var topFields = []string{"name", "description", "needs", "destructive", "timeout", "vars", "secrets", "before", "steps", "after", "cases"}
+var caseFields = []string{"name", "description", "needs", "destructive", "timeout", "vars", "steps", "after"}
 
 // fields checks that n is a mapping with only allowed keys, each once,
 // and returns the values by key with the key nodes.
@@ -293,6 +303,7 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 			return nil
 		}
 		base.Steps = c.steps(f["steps"])
+		c.after(base, f["after"])
 		return []*Flow{base}
 	}
 	if f["steps"] != nil {
@@ -302,12 +313,32 @@ func (c *compiler) compileFile(root *yaml.Node) []*Flow {
 		c.errorf(f["cases"], "cases: want a list of cases, each with name and steps")
 		return nil
 	}
-	return c.cases(base, f["cases"], f["before"])
+	return c.cases(base, f["cases"], f["before"], f["after"])
+}
+
+// after compiles teardown nodes, in order, in the scope the steps left,
+// noting the variables they use.
+func (c *compiler) after(fl *Flow, nodes ...*yaml.Node) {
+	var refs []string
+	known := maps.Clone(c.scope) // what the steps may have set; not what after sets itself
+	c.refs = &refs
+	defer func() { c.refs = nil }()
+	for _, n := range nodes {
+		if n != nil {
+			fl.After = append(fl.After, c.steps(n)...)
+		}
+	}
+	slices.Sort(refs)
+	for _, r := range slices.Compact(refs) {
+		if _, ok := known[r]; ok {
+			fl.AfterNeeds = append(fl.AfterNeeds, r)
+		}
+	}
 }
 
 // cases compiles the cases of a flow: each its own flow, the shared
 // before steps first.
-func (c *compiler) cases(base *Flow, cases, beforeNode *yaml.Node) []*Flow {
+func (c *compiler) cases(base *Flow, cases, beforeNode, afterNode *yaml.Node) []*Flow {
 	outer := maps.Clone(c.scope)
 	var before []Step
 	if beforeNode != nil {
@@ -342,6 +373,7 @@ func (c *compiler) cases(base *Flow, cases, beforeNode *yaml.Node) []*Flow {
 			continue
 		}
 		fl.Steps = append(slices.Clone(before), c.steps(cf["steps"])...)
+		c.after(&fl, cf["after"], afterNode)
 		flows = append(flows, &fl)
 	}
 	return flows
@@ -447,6 +479,9 @@ func (c *compiler) text(n *yaml.Node, what string) (Text, bool) {
 	c.l.diags = append(c.l.diags, diags...)
 	for _, r := range t.Refs() {
 		c.checkRef(r)
+		if c.refs != nil && !r.Env() {
+			*c.refs = append(*c.refs, r.Name)
+		}
 	}
 	return t, len(diags) == 0
 }

@@ -51,6 +51,11 @@ func (ds Diagnostics) sort() {
 	})
 }
 
+// unique drops repeats: a flow's after steps are checked once per case.
+func (ds Diagnostics) unique() Diagnostics {
+	return slices.CompactFunc(ds, func(a, b Diagnostic) bool { return a == b })
+}
+
 // closest returns the candidate nearest to s, or "" when none is near
 // enough to be a likely misspelling.
 func closest(s string, candidates []string) string { return spell.Closest(s, candidates) }

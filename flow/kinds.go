@@ -546,7 +546,7 @@ func (c *compiler) include(n, with *yaml.Node) []Step {
 	if !ok {
 		return out
 	}
-	sub := &compiler{l: c.l, file: path, scope: c.scope, stack: append(slices.Clone(c.stack), c.file), depth: c.depth + 1}
+	sub := &compiler{l: c.l, file: path, scope: c.scope, stack: append(slices.Clone(c.stack), c.file), depth: c.depth + 1, refs: c.refs}
 	f, _, ok := sub.fields(root, "step library", []string{"description", "steps"})
 	if !ok {
 		return out

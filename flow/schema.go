@@ -68,8 +68,11 @@ func Schema() []byte {
 	flowProps["secrets"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "vars whose values are masked"}
 	flowProps["before"] = map[string]any{"$ref": "#/$defs/steps", "description": "steps run before each case"}
 	flowProps["steps"] = map[string]any{"$ref": "#/$defs/steps"}
+	afterDoc := "teardown: steps run after the steps (of each case), passed or failed, with the variables read by then; skipped when a variable they use was never set (nothing to undo)"
+	flowProps["after"] = map[string]any{"$ref": "#/$defs/steps", "description": afterDoc}
 	caseProps := maps.Clone(head)
 	caseProps["steps"] = map[string]any{"$ref": "#/$defs/steps"}
+	caseProps["after"] = map[string]any{"$ref": "#/$defs/steps", "description": "this case's teardown, run before the flow's " + "after"}
 	flowProps["cases"] = map[string]any{"type": "array", "minItems": 1, "items": map[string]any{
 		"type": "object", "required": []string{"name", "steps"}, "additionalProperties": false, "properties": caseProps}}
 	var keys []any

@@ -28,16 +28,18 @@ type flowRun struct {
 	secretVars map[string]bool
 	secretLocs []browser.Locator // elements that show secrets: blurred in screenshots
 	warnings   []string          // of the step being run
+	users      []string          // the accounts the flow took, for a failed teardown's message
+	after      bool              // the teardown is running
 }
 
-// attempt runs f once and returns its status, the failure and, for a
-// skip, the reason.
 // clockKeeper is a shared target's clock that can be put back as it was
 // found after a flow moved it (testapi.Client).
 type clockKeeper interface {
 	Keep(ctx context.Context) (restore func(context.Context) error, err error)
 }
 
+// attempt runs f once and returns its status, the failure and, for a
+// skip, the reason.
 func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, string, string, []StepResult) {
 	t, release, err := r.targets.Target(ctx, f)
 	if err != nil {
@@ -91,6 +93,7 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 		}
 		fr.set(v.Name, val, secret || v.Secret)
 	}
+	status, msg := Passed, ""
 	for i, s := range f.Steps {
 		res := fr.step(fctx, i, s)
 		steps = append(steps, res)
@@ -98,10 +101,51 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 			for j := i + 1; j < len(f.Steps); j++ {
 				steps = append(steps, StepResult{Text: describe(f.Steps[j]), Status: NotRun})
 			}
-			return Failed, res.Err, "", steps
+			status, msg = Failed, res.Err
+			break
 		}
 	}
-	return Passed, "", "", steps
+	if len(f.After) > 0 {
+		after, why := fr.teardown(ctx, limit)
+		steps = append(steps, after...)
+		if why != "" {
+			status, msg = Failed, strings.TrimPrefix(msg+"; "+why, "; ")
+		}
+	}
+	return status, msg, "", steps
+}
+
+// teardown runs the flow's after steps, passed or failed, on a clock of
+// their own: a flow that ran out of time still undoes what it did. It is
+// skipped when the flow never set a variable it needs (nothing to undo).
+// A failure says which accounts may be left changed.
+func (fr *flowRun) teardown(ctx context.Context, limit time.Duration) ([]StepResult, string) {
+	for _, name := range fr.f.AfterNeeds {
+		if _, ok := fr.vars[name]; !ok {
+			return []StepResult{{Text: "after: not run: ${" + name + "} was never set, so there is nothing to undo", Status: NotRun}}, ""
+		}
+	}
+	tctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	fr.after = true
+	defer func() { fr.after = false }()
+	var out []StepResult
+	for j, s := range fr.f.After {
+		res := fr.step(tctx, len(fr.f.Steps)+j, s)
+		out = append(out, res)
+		if res.Status != Failed {
+			continue
+		}
+		for _, rest := range fr.f.After[j+1:] {
+			out = append(out, StepResult{Text: "after: " + describe(rest), Status: NotRun})
+		}
+		who := "the flow's accounts"
+		if len(fr.users) > 0 {
+			who = "the account " + strings.Join(fr.users, ", ")
+		}
+		return out, fmt.Sprintf("teardown failed: %s; %s may be left changed", res.Err, who)
+	}
+	return out, ""
 }
 
 func (fr *flowRun) set(name, val string, secret bool) {
@@ -136,6 +180,9 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 	// The step's own deadline (a call may see it a moment before sctx does).
 	if err != nil && ctx.Err() == nil && (errors.Is(sctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) {
 		err = fmt.Errorf("timed out after %s: %w", d, err)
+	}
+	if fr.after {
+		text = "after: " + text
 	}
 	res := StepResult{Text: fr.r.mask.mask(text), Status: Passed, Took: time.Since(start)}
 	for _, w := range fr.warnings {

@@ -351,3 +351,57 @@ func writeFlow(t *testing.T, src string) string {
 	}
 	return p
 }
+
+// after: runs whether the steps passed or failed, with what they read; a
+// failed teardown fails the flow and names the account; a teardown whose
+// variables were never set has nothing to undo and does not run.
+func TestTeardown(t *testing.T) {
+	t.Parallel()
+	flows := load(t, writeFlow(t, `name: teardown
+needs: test-api
+before:
+  - user: fresh
+  - open: /
+cases:
+  - name: a failed step
+    steps:
+      - set: {nyom: "${user.username}"}
+      - expect: {heading: Nincs ilyen címsor}
+        timeout: 300ms
+  - name: a failed teardown
+    steps:
+      - set: {nyom: ott}
+    after:
+      - expect: {heading: Ez sincs}
+        timeout: 300ms
+  - name: nothing to undo
+    steps:
+      - expect: {heading: Nincs ilyen címsor}
+        timeout: 300ms
+      - set: {nyom: soha}
+after:
+  - open: /sugo
+  - expect: {heading: Súgó, no-text: "${nyom}"}
+`))
+	sum, _ := collect(t, flows, mockTargets{}, runner.Options{Workers: 2})
+	byCase := map[string]*runner.Result{}
+	for _, r := range sum.Results {
+		byCase[r.Flow.Case] = r
+	}
+	texts := func(r *runner.Result) string {
+		var out []string
+		for _, s := range r.Steps {
+			out = append(out, string(s.Status)+" "+s.Text)
+		}
+		return strings.Join(out, "\n")
+	}
+	if r := byCase["a failed step"]; r.Status != runner.Failed || !strings.Contains(texts(r), "passed after: expect heading \"Súgó\"") || strings.Contains(r.Err, "teardown") {
+		t.Errorf("after a failed step the teardown did not run (or failed):\n%s\n%s", r.Err, texts(r))
+	}
+	if r := byCase["a failed teardown"]; r.Status != runner.Failed || !strings.Contains(r.Err, "teardown failed") || !strings.Contains(r.Err, "may be left changed") || !strings.Contains(r.Err, "teszt-") {
+		t.Errorf("a failed teardown: %s %q", r.Status, r.Err)
+	}
+	if r := byCase["nothing to undo"]; !strings.Contains(texts(r), "after: not run: ${nyom} was never set") || strings.Contains(texts(r), "passed after:") {
+		t.Errorf("a teardown with nothing to undo ran:\n%s", texts(r))
+	}
+}

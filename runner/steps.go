@@ -124,6 +124,7 @@ func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 			return "user from the environment", fmt.Errorf("the target has no test API: set %s (the user's login and the full name the IdP greets them by)", strings.Join(missing, ", "))
 		}
 	}
+	fr.users = append(fr.users, u.Username)
 	fr.set(s.As, u.Username, false)
 	fr.set(s.As+".username", u.Username, false)
 	fr.set(s.As+".password", u.Password, true)
