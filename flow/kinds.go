@@ -55,7 +55,7 @@ func init() {
 			decode: decodeClock, schema: schemaClock},
 		"wait": {doc: "wait a real duration", example: "wait: 2s",
 			decode: decodeWait, schema: schemaDuration},
-		"user": {doc: "a fresh user through the test API, or KAPU_USERNAME/KAPU_PASSWORD; gives ${user.username}, ${user.password}, ${user.name}", example: "user: fresh",
+		"user": {doc: "a user for the flow's whole run: fresh (not enrolled) through the test API, else an account of the pool (--users, KAPU_USERNAME); enrolled: an account enrolled with a known key (${user.secret}, ${user.recovery}; a pool's); gives ${user.username}, ${user.password}, ${user.name}", example: "user: fresh",
 			mods: []string{"as"}, decode: decodeUser, schema: schemaUser},
 		"set": {doc: "set variables: a mapping of name: value", example: "set: {greeting: Sikeres bejelentkezés}",
 			mods: []string{"secret"}, decode: decodeSet, schema: schemaSet},
@@ -392,8 +392,9 @@ func decodeTOTP(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []
 	if !ok {
 		return nil
 	}
-	// A bare name is a variable: "totp: qr" is "totp: ${qr}".
-	if validName(s) {
+	// A bare name is a variable: "totp: qr" is "totp: ${qr}", and
+	// "totp: user.secret" is "totp: ${user.secret}".
+	if name, field, dotted := strings.Cut(s, "."); validName(name) && (!dotted || validName(field)) {
 		n2 := *n
 		n2.Value = "${" + s + "}"
 		n2.Style = 0
@@ -447,13 +448,14 @@ func decodeWait(c *compiler, n *yaml.Node, b Common, _ map[string]*yaml.Node) []
 }
 
 func decodeUser(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {
-	if s, ok := c.scalar(n, "user"); !ok || s != "fresh" {
+	s, ok := c.scalar(n, "user")
+	if !ok || s != "fresh" && s != "enrolled" {
 		if ok {
-			c.errorf(n, "user: want \"fresh\"%s", didYouMean(s, []string{"fresh"}))
+			c.errorf(n, "user: want \"fresh\" or \"enrolled\"%s", didYouMean(s, []string{"fresh", "enrolled"}))
 		}
 		return nil
 	}
-	return []Step{User{b, c.as(m, "user", "user", userVar)}}
+	return []Step{User{b, c.as(m, "user", "user", userVar), s == "enrolled"}}
 }
 
 func decodeSet(c *compiler, n *yaml.Node, b Common, m map[string]*yaml.Node) []Step {

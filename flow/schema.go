@@ -33,7 +33,7 @@ func schemaAxe() any {
 		map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
 			"ignore": map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}}}}
 }
-func schemaUser() any { return map[string]any{"const": "fresh"} }
+func schemaUser() any { return map[string]any{"enum": []string{"fresh", "enrolled"}} }
 func schemaSet() any {
 	return map[string]any{"type": "object", "minProperties": 1, "additionalProperties": schemaText()}
 }

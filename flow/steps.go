@@ -146,10 +146,13 @@ type (
 		Common
 		D time.Duration
 	}
-	// User makes a fresh user (test API) or takes KAPU_USERNAME/KAPU_PASSWORD.
+	// User makes a fresh user (test API) or takes an account of the pool
+	// (--users; KAPU_USERNAME/KAPU_PASSWORD): not enrolled, or, with
+	// Enrolled, enrolled with a known key.
 	User struct {
 		Common
-		As string
+		As       string
+		Enrolled bool
 	}
 	// Set gives a variable a value.
 	Set struct {
@@ -250,4 +253,5 @@ var Capabilities = []string{"test-api"}
 var KeyFields = []string{"secret", "issuer", "account", "label", "algorithm", "digits", "period", "scheme", "type"}
 
 // UserFields are the fields of a user variable.
-var UserFields = []string{"username", "password", "name"}
+// secret and recovery are those of an enrolled account of the pool.
+var UserFields = []string{"username", "password", "name", "secret", "recovery"}

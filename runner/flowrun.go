@@ -26,10 +26,11 @@ type flowRun struct {
 
 	vars       map[string]string // name, and name.field for users
 	secretVars map[string]bool
-	secretLocs []browser.Locator // elements that show secrets: blurred in screenshots
-	warnings   []string          // of the step being run
-	users      []string          // the accounts the flow took, for a failed teardown's message
-	after      bool              // the teardown is running
+	secretLocs []browser.Locator  // elements that show secrets: blurred in screenshots
+	warnings   []string           // of the step being run
+	users      []string           // the accounts the flow took, for a failed teardown's message
+	after      bool               // the teardown is running
+	accounts   map[string]Account // taken from the pool, by the user step's as
 }
 
 // clockKeeper is a shared target's clock that can be put back as it was
@@ -49,6 +50,15 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	defer release()
 	if why := r.skipReason(f, t); why != "" {
 		return Skipped, "", why, nil
+	}
+	var accounts map[string]Account
+	if needs := poolNeeds(f); t.Users == nil && r.opts.Pool != nil && len(needs) > 0 {
+		got, give, err := r.opts.Pool.take(ctx, needs) // waits for free ones
+		if err != nil {
+			return Failed, err.Error(), "", nil
+		}
+		defer give()
+		accounts = got
 	}
 	if t.Shared && movesClock(f) {
 		r.shared.Lock() // alone: it moves the IdP clock every flow sees
@@ -73,7 +83,7 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	}
 	fctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	fr := &flowRun{r: r, f: f, t: t, attempt: attempt, vars: map[string]string{}, secretVars: map[string]bool{}}
+	fr := &flowRun{r: r, f: f, t: t, attempt: attempt, vars: map[string]string{}, secretVars: map[string]bool{}, accounts: accounts}
 	tab, err := r.tab(fctx)
 	if err != nil {
 		return Failed, r.mask.mask(err.Error()), "", nil

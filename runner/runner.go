@@ -64,6 +64,9 @@ type Options struct {
 	// error stops the flow.
 	Pause  func(ctx context.Context, f *flow.Flow, i int, s flow.Step) error
 	Getenv func(string) string
+	// Pool is the accounts of a target without the test API (--users):
+	// a flow's user steps take theirs for its whole run, exclusively.
+	Pool *Pool
 }
 
 // Status of a step or a flow.
@@ -322,6 +325,18 @@ func (r *run) skipReason(f *flow.Flow, t Target) string {
 	}
 	if f.Destructive != "" && !t.TestAPI && !r.opts.AllowDestructive {
 		return "destructive on a shared account (" + f.Destructive + "): pass --allow-destructive to run it"
+	}
+	needs := poolNeeds(f)
+	if t.Users != nil {
+		if slices.ContainsFunc(needs, func(n need) bool { return n.enrolled }) {
+			return "user: enrolled needs an account pool with enrolled accounts (--users); the test API makes users not enrolled"
+		}
+		return ""
+	}
+	if r.opts.Pool != nil && len(needs) > 0 {
+		if why := r.opts.Pool.fits(needs); why != "" {
+			return why
+		}
 	}
 	return ""
 }

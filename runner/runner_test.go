@@ -17,6 +17,7 @@ import (
 	"github.com/kapu-dev/kapu/flow"
 	"github.com/kapu-dev/kapu/internal/kaputest"
 	"github.com/kapu-dev/kapu/mockidp"
+	"github.com/kapu-dev/kapu/mockidp/account"
 	"github.com/kapu-dev/kapu/runner"
 	"github.com/kapu-dev/kapu/testapi"
 )
@@ -403,5 +404,87 @@ after:
 	}
 	if r := byCase["nothing to undo"]; !strings.Contains(texts(r), "after: not run: ${nyom} was never set") || strings.Contains(texts(r), "passed after:") {
 		t.Errorf("a teardown with nothing to undo ran:\n%s", texts(r))
+	}
+}
+
+// idpWall is a fake wall clock for a target without the test API: the
+// runner waits through it (Real), and it moves the mock's own clock.
+type idpWall struct{ c *mockidp.Clock }
+
+func (w idpWall) Now(context.Context) (time.Time, error) { return w.c.Now(), nil }
+func (w idpWall) Advance(_ context.Context, d time.Duration) error {
+	w.c.Advance(d)
+	return nil
+}
+
+// poolTarget is one mock without the test API, seeded with the pool's
+// accounts, on a fake wall clock.
+type poolTarget struct {
+	url   string
+	clock idpWall
+}
+
+func (p poolTarget) Target(context.Context, *flow.Flow) (runner.Target, func(), error) {
+	return runner.Target{BaseURL: p.url, Clock: p.clock, Real: true, Shared: true}, func() {}, nil
+}
+
+// Against a target without the test API, user steps take accounts of the
+// pool, of the kind they ask for; a flow the pool can never serve is
+// skipped with the reason; flows that want the one enrolled account take
+// turns.
+func TestPoolFlows(t *testing.T) {
+	t.Parallel()
+	accounts := []runner.Account{
+		{Username: "kovacs.anna", Password: "Alma-fa-2024", Name: "Kovács Anna"},
+		{Username: "szabo.peter", Password: "Korte-fa-2024", Name: "Szabó Péter", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
+	}
+	var seeds []account.Seed
+	for _, a := range accounts {
+		seeds = append(seeds, account.Seed{Username: a.Username, Password: a.Password, Name: a.Name, Secret: a.Secret})
+	}
+	clk := mockidp.FrozenClock(time.Now().UTC())
+	srv, err := mockidp.New(mockidp.Options{Skew: 1, Users: seeds, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	plus := `steps:
+  - user: enrolled
+  - open: /
+  - click: Ügyfélkapu+
+  - fill: {Felhasználónév: "${user.username}", Jelszó: "${user.password}"}
+  - click: Bejelentkezés
+  - totp: user.secret
+    as: code
+  - fill: {6 jegyű kód: "${code}"}
+  - click: Bejelentkezés
+  - expect: {heading: Sikeres bejelentkezés, text: "${user.name}"}
+`
+	flows := load(t,
+		writeFlow(t, "name: első\n"+plus),
+		writeFlow(t, "name: második\n"+plus),
+		writeFlow(t, "name: kettő kellene\nsteps:\n  - user: enrolled\n  - user: enrolled\n    as: masik\n"),
+		writeFlow(t, `name: jelszóval
+steps:
+  - user: fresh
+  - open: /
+  - click: Ügyfélkapu
+  - fill: {Felhasználónév: "${user.username}", Jelszó: "${user.password}"}
+  - click: Bejelentkezés
+  - expect: {text: "${user.name}"}
+`))
+	sum, _ := collect(t, flows, poolTarget{ts.URL, idpWall{clk}}, runner.Options{Workers: 3, Pool: runner.NewPool(accounts)})
+	for _, r := range sum.Results {
+		switch r.Flow.Name {
+		case "kettő kellene":
+			if r.Status != runner.Skipped || !strings.Contains(r.Reason, "needs 2 enrolled accounts") {
+				t.Errorf("%s: %s %q", r.Flow.Name, r.Status, r.Reason)
+			}
+		default:
+			if r.Status != runner.Passed {
+				t.Errorf("%s: %s %s", r.Flow.Name, r.Status, r.Err)
+			}
+		}
 	}
 }

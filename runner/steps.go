@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,25 +105,21 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 
 func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 	var u User
-	if fr.t.Users != nil {
+	a, pooled := fr.accounts[s.As]
+	switch {
+	case fr.t.Users != nil:
 		var err error
 		if u, err = fr.t.Users.NewUser(ctx); err != nil {
 			return "user fresh", fmt.Errorf("make a user through the test API: %w", err)
 		}
-	} else {
-		if s.As != "user" {
-			return "user " + s.As, fmt.Errorf("a second user (%s) needs the test API", s.As)
-		}
-		get := fr.r.opts.Getenv
-		u = User{Username: get("KAPU_USERNAME"), Password: get("KAPU_PASSWORD"), Name: get("KAPU_NAME")}
-		var missing []string
-		for k, v := range map[string]string{"KAPU_USERNAME": u.Username, "KAPU_PASSWORD": u.Password, "KAPU_NAME": u.Name} {
-			if v == "" {
-				missing = append(missing, k)
-			}
-		}
-		if len(missing) > 0 {
-			return "user from the environment", fmt.Errorf("the target has no test API: set %s (the user's login and the full name the IdP greets them by)", strings.Join(missing, ", "))
+	case pooled:
+		u = User{Username: a.Username, Password: a.Password, Name: a.Name}
+	case s.Enrolled:
+		return "user enrolled", errors.New("an enrolled account comes from an account pool (--users FILE, KAPU_USERS) with its secret")
+	default:
+		var err error
+		if u, err = fr.envUser(s); err != nil {
+			return "user from the environment", err
 		}
 	}
 	fr.users = append(fr.users, u.Username)
@@ -129,7 +127,35 @@ func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 	fr.set(s.As+".username", u.Username, false)
 	fr.set(s.As+".password", u.Password, true)
 	fr.set(s.As+".name", u.Name, false)
-	return fmt.Sprintf("user %s = %s (%s)", s.As, u.Username, u.Name), nil
+	kind := ""
+	if pooled && a.Enrolled() {
+		kind = ", enrolled"
+		fr.set(s.As+".secret", a.Secret, true)
+		if a.Recovery != "" {
+			fr.set(s.As+".recovery", a.Recovery, true)
+		}
+	}
+	return fmt.Sprintf("user %s = %s (%s%s)", s.As, u.Username, u.Name, kind), nil
+}
+
+// envUser is the pool of one of KAPU_USERNAME, KAPU_PASSWORD, KAPU_NAME.
+func (fr *flowRun) envUser(s flow.User) (User, error) {
+	if s.As != "user" {
+		return User{}, fmt.Errorf("a second user (%s) needs the test API or an account pool (--users)", s.As)
+	}
+	get := fr.r.opts.Getenv
+	u := User{Username: get("KAPU_USERNAME"), Password: get("KAPU_PASSWORD"), Name: get("KAPU_NAME")}
+	var missing []string
+	for k, v := range map[string]string{"KAPU_USERNAME": u.Username, "KAPU_PASSWORD": u.Password, "KAPU_NAME": u.Name} {
+		if v == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return u, fmt.Errorf("the target has no test API: give an account pool (--users FILE) or set %s (the user's login and the full name the IdP greets them by)", strings.Join(missing, ", "))
+	}
+	return u, nil
 }
 
 // axe checks the page with axe-core: a violation fails the step, an

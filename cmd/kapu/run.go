@@ -49,6 +49,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer targets.close()
 	opts := runOptions(f, stdout)
+	if opts.Pool, err = accountPool(f, fs, targets, stdout); err != nil {
+		fmt.Fprintf(stderr, "kapu: %v\n", err)
+		return exitUsage
+	}
 	if f.browserURL == "" {
 		dir, done, err := startReaper()
 		if err != nil {
@@ -89,6 +93,43 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return max(code, writeResults(f, html, sum, started, stdout, stderr))
 }
 
+// accountPool is the accounts of a --base-url target without the test
+// API: --users FILE, else $KAPU_USERS, else a pool of one from
+// KAPU_USERNAME, KAPU_PASSWORD and KAPU_NAME (nil if those are unset).
+func accountPool(f runFlags, fs *flag.FlagSet, t *targets, stdout io.Writer) (*runner.Pool, error) {
+	if f.baseURL == "" || t.api != nil {
+		return nil, nil
+	}
+	file := os.Getenv("KAPU_USERS")
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "users" {
+			file = f.users
+		}
+	})
+	if file == "" {
+		a := runner.Account{Username: os.Getenv("KAPU_USERNAME"), Password: os.Getenv("KAPU_PASSWORD"), Name: os.Getenv("KAPU_NAME")}
+		if a.Username == "" {
+			return nil, nil // flows that take a user say what is missing
+		}
+		if a.Password == "" || a.Name == "" {
+			return nil, errors.New("KAPU_USERNAME is set: set KAPU_PASSWORD and KAPU_NAME too (the full name the IdP greets the user by), or give an account pool with --users FILE")
+		}
+		return runner.NewPool([]runner.Account{a}), nil
+	}
+	accounts, err := runner.LoadAccounts(file)
+	if err != nil {
+		return nil, err
+	}
+	enrolled := 0
+	for _, a := range accounts {
+		if a.Enrolled() {
+			enrolled++
+		}
+	}
+	fmt.Fprintf(stdout, "kapu: account pool %s: %d accounts (%d enrolled)\n", file, len(accounts), enrolled)
+	return runner.NewPool(accounts), nil
+}
+
 // parseRunFlags reads kapu run's flags. A nil FlagSet means stop with the
 // exit code given (--help, or a bad flag already reported).
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, *flag.FlagSet, int) {
@@ -104,7 +145,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, *flag.FlagSet, in
 	fs.DurationVar(&f.slowMo, "slow-mo", 0, "pause before each action and highlight its element")
 	fs.StringVar(&f.chromium, "chromium", "", "the Chromium to start (default: /usr/bin/chromium or on PATH)")
 	fs.StringVar(&f.browserURL, "browser-url", "", "attach to a running browser's DevTools endpoint (ws://… or http://…) instead")
-	fs.StringVar(&f.users, "users", "testdata/users.json", "seed the bundled mock with these users")
+	fs.StringVar(&f.users, "users", "testdata/users.json", "seed the bundled mock with these users; with --base-url on a target without the test API: its account pool (`FILE`, the same JSON; default $KAPU_USERS)")
 	fs.StringVar(&f.mockAddr, "mock-addr", "127.0.0.1", "`HOST` the bundled mock listens on (only there) and is reached by; HOST:PORT: one mock for the whole run, at a fixed address an app can be configured with")
 	f.idp.define(fs)
 	fs.StringVar(&f.artifacts, "artifacts", "kapu-results", "directory for failure screenshots")
