@@ -53,14 +53,23 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	}
 	var accounts map[string]Account
 	if needs := poolNeeds(f); t.Users == nil && r.opts.Pool != nil && len(needs) > 0 {
-		got, give, err := r.opts.Pool.take(ctx, needs) // waits for free ones
+		// Waiting for accounts is not work: the slot goes to others meanwhile
+		// (the flow holding the account may need one to finish).
+		r.slots.release()
+		got, give, err := r.opts.Pool.take(ctx, needs)
+		if aerr := r.slots.acquire(context.WithoutCancel(ctx), true); err == nil {
+			err = aerr
+		}
 		if err != nil {
 			return Failed, err.Error(), "", nil
 		}
 		defer give()
 		accounts = got
 	}
-	if t.Shared && movesClock(f) {
+	if t.Real {
+		t.Clock = idleClock{t.Clock, r.slots} // a real wait frees the worker
+	}
+	if t.Shared && !t.Real && movesClock(f) {
 		r.shared.Lock() // alone: it moves the IdP clock every flow sees
 		defer r.shared.Unlock()
 		if k, ok := t.Clock.(clockKeeper); ok {

@@ -154,6 +154,7 @@ type run struct {
 	targets Targets
 	events  chan Event
 	shared  sync.RWMutex // clock-moving flows on a shared target take it alone
+	slots   *slots       // the workers (see slots.go)
 
 	bmu     sync.Mutex
 	browser *browser.Browser
@@ -225,25 +226,17 @@ func Run(ctx context.Context, flows []*flow.Flow, targets Targets, opts Options,
 // interrupted) has a nil result.
 func (r *run) work(ctx context.Context, flows []*flow.Flow) []*Result {
 	results := make([]*Result, len(flows))
-	queue := make(chan int)
+	r.slots = newSlots(r.opts.Workers)
 	var wg sync.WaitGroup
-	for range min(r.opts.Workers, max(1, len(flows))) {
-		wg.Go(func() {
-			for i := range queue {
-				results[i] = r.flow(ctx, flows[i])
-			}
-		})
-	}
 	for i := range flows {
-		select {
-		case queue <- i:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if r.slots.acquire(ctx, false) != nil {
 			break
 		}
+		wg.Go(func() {
+			defer r.slots.release()
+			results[i] = r.flow(ctx, flows[i])
+		})
 	}
-	close(queue)
 	wg.Wait()
 	return results
 }

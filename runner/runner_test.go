@@ -488,3 +488,65 @@ steps:
 		}
 	}
 }
+
+// meetingWall is a fake wall clock whose waits wait for each other: a
+// wait of a second or more returns once another flow waits too (or after
+// 5 s), so the most waits at once shows whether waiting flows overlap.
+type meetingWall struct {
+	idpWall
+	mu       sync.Mutex
+	in, most int
+	met      chan struct{}
+}
+
+func (w *meetingWall) Advance(ctx context.Context, d time.Duration) error {
+	if d < time.Second {
+		return w.idpWall.Advance(ctx, d)
+	}
+	w.mu.Lock()
+	w.in++
+	w.most = max(w.most, w.in)
+	if w.in == 2 {
+		close(w.met)
+	}
+	w.mu.Unlock()
+	select {
+	case <-w.met:
+	case <-time.After(5 * time.Second):
+	}
+	w.mu.Lock()
+	w.in--
+	w.mu.Unlock()
+	return nil
+}
+
+type meetingTarget struct {
+	url string
+	w   *meetingWall
+}
+
+func (m meetingTarget) Target(context.Context, *flow.Flow) (runner.Target, func(), error) {
+	return runner.Target{BaseURL: m.url, Clock: m.w, Real: true, Shared: true}, func() {}, nil
+}
+
+// On the wall clock, a flow waiting for a boundary is not a busy worker:
+// with one worker, two flows that each wait 30 s wait at the same time.
+func TestWaitsOverlap(t *testing.T) {
+	t.Parallel()
+	srv, err := mockidp.New(mockidp.Options{Skew: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	src := "steps:\n  - open: /\n  - clock: {advance: 30s}\n  - expect: {heading: Bejelentkezés}\n"
+	flows := load(t, writeFlow(t, "name: egy\n"+src), writeFlow(t, "name: kettő\n"+src))
+	w := &meetingWall{idpWall: idpWall{srv.Clock()}, met: make(chan struct{})}
+	sum, _ := collect(t, flows, meetingTarget{ts.URL, w}, runner.Options{Workers: 1})
+	if sum.Passed != 2 {
+		t.Fatalf("%+v", sum.Results)
+	}
+	if w.most != 2 {
+		t.Errorf("with one worker, at most %d flows waited at once; want 2", w.most)
+	}
+}
