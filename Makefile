@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/kapu
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
-.PHONY: all build run test bench mutants deps chromium vet schema docs soak fmt clean
+.PHONY: all build run test bench mutants deps chromium vet schema docs soak staging fmt clean
 
 all: build
 
@@ -62,6 +62,11 @@ mutants: deps
 	$(GO) test -count=1 -timeout 60m -run TestFaultMatrix ./cmd/kapu -matrix -v | grep -v '^\s' | grep -v '^=== '
 
 # The interrupt test, 20 kills per signal instead of make test's 3.
+# The whole suite against a target without the test API (a staging
+# login): see README, "Against your own staging login". Takes minutes.
+staging: build deps
+	./scripts/staging.sh
+
 soak: deps
 	$(GO) test -count=1 -timeout 60m -run TestInterruptLeavesNoChromium ./cmd/kapu -trials 20
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -181,8 +182,13 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := flows[0]
-	if f.Name != "Bejelentkezés Ügyfélkapu+-szal" || len(f.Needs) != 1 || f.Needs[0] != "test-api" {
+	if f.Name != "Bejelentkezés Ügyfélkapu+-szal" || len(f.Needs) != 0 {
 		t.Errorf("head: %+v", f)
+	}
+	// The teardown: revoke.yaml through its include, run only once the
+	// törlőkód (and the user) were set.
+	if len(f.After) != 10 || !strings.HasSuffix(f.After[len(f.After)-1].Pos().File, "steps/revoke.yaml") || !slices.Equal(f.AfterNeeds, []string{"torlokod", "user"}) {
+		t.Errorf("after: %d steps, needs %v", len(f.After), f.AfterNeeds)
 	}
 	var scan *flow.Scan
 	var fills int

@@ -26,11 +26,11 @@ type flowRun struct {
 
 	vars       map[string]string // name, and name.field for users
 	secretVars map[string]bool
-	secretLocs []browser.Locator  // elements that show secrets: blurred in screenshots
-	warnings   []string           // of the step being run
-	users      []string           // the accounts the flow took, for a failed teardown's message
-	after      bool               // the teardown is running
-	accounts   map[string]Account // taken from the pool, by the user step's as
+	secretLocs []browser.Locator // elements that show secrets: blurred in screenshots
+	warnings   []string          // of the step being run
+	users      []string          // the accounts the flow took, for a failed teardown's message
+	after      bool              // the teardown is running
+	accounts   []Account         // taken from the pool, for the user steps in order
 }
 
 // clockKeeper is a shared target's clock that can be put back as it was
@@ -51,7 +51,7 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	if why := r.skipReason(f, t); why != "" {
 		return Skipped, "", why, nil
 	}
-	var accounts map[string]Account
+	var accounts []Account
 	if needs := poolNeeds(f); t.Users == nil && r.opts.Pool != nil && len(needs) > 0 {
 		// Waiting for accounts is not work: the slot goes to others meanwhile
 		// (the flow holding the account may need one to finish).

@@ -108,23 +108,26 @@ func (fr *flowRun) totp(ctx context.Context, s flow.TOTP) (string, error) {
 	if err != nil {
 		return text, fmt.Errorf("read the IdP clock: %w", err)
 	}
-	phone := now.Add(s.Skew)
 	if fr.t.Real {
-		step := phone.Unix() / int64(k.Period)
-		fr.r.lastMu.Lock()
-		last, used := fr.r.lastStep[k.Secret]
-		fr.r.lastMu.Unlock()
-		if used && step <= last {
-			wait := time.Unix((last+1)*int64(k.Period), 0).Sub(phone)
+		// On a running clock the code is typed and sent after this: never
+		// compute one in the last moments of the IdP's step, where the
+		// step could change before the IdP checks it (and a case about
+		// the previous or next step would test another one).
+		period := time.Duration(k.Period) * time.Second
+		if left := period - now.Sub(now.Truncate(period)); left < realCodeMargin {
+			wait := left + 300*time.Millisecond
 			if err := fr.t.Clock.Advance(ctx, wait); err != nil {
 				return text, err
 			}
-			phone = phone.Add(wait)
-			step = last + 1
+			now = now.Add(wait)
 		}
-		fr.r.lastMu.Lock()
-		fr.r.lastStep[k.Secret] = step
-		fr.r.lastMu.Unlock()
+	}
+	phone := now.Add(s.Skew)
+	if fr.t.Real {
+		phone, err = fr.noReplay(ctx, k, now, phone, s.Skew == 0)
+		if err != nil {
+			return text, err
+		}
 	}
 	code, err := k.Code(phone)
 	if err != nil {
@@ -133,6 +136,37 @@ func (fr *flowRun) totp(ctx context.Context, s flow.TOTP) (string, error) {
 	fr.set(s.As, code, true)
 	return text + " = " + Mask, nil
 }
+
+// noReplay keeps a flow on the wall clock from replaying a code by
+// accident: a code meant to work (no phone skew) waits for a step after
+// the last one this run used with the key. Codes near enough to the IdP's
+// step to be accepted (one step either side) count as used; a code of a
+// skewed phone is sent as asked, whatever was used before (a flow sends
+// an old code on purpose to see it refused).
+func (fr *flowRun) noReplay(ctx context.Context, k otpauth.Key, now, phone time.Time, meantToWork bool) (time.Time, error) {
+	period := int64(k.Period)
+	step := phone.Unix() / period
+	fr.r.lastMu.Lock()
+	last, used := fr.r.lastStep[k.Secret]
+	fr.r.lastMu.Unlock()
+	if meantToWork && used && step <= last {
+		wait := time.Unix((last+1)*period, 0).Sub(phone)
+		if err := fr.t.Clock.Advance(ctx, wait); err != nil {
+			return phone, err
+		}
+		phone, now, step = phone.Add(wait), now.Add(wait), last+1
+	}
+	if d := step - now.Unix()/period; d >= -1 && d <= 1 {
+		fr.r.lastMu.Lock()
+		fr.r.lastStep[k.Secret] = max(fr.r.lastStep[k.Secret], step)
+		fr.r.lastMu.Unlock()
+	}
+	return phone, nil
+}
+
+// realCodeMargin is how much of its step a code computed on a running
+// clock has left at least, for typing it and sending it.
+const realCodeMargin = 3 * time.Second
 
 // clock moves the IdP clock through the target's Clock: the test API
 // jumps, the wall clock waits. Only forward.

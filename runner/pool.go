@@ -110,9 +110,10 @@ func (p *Pool) fits(needs []need) string {
 	return ""
 }
 
-// take returns accounts for needs, all at once (a flow never holds one
-// while it waits for another), waiting until they are free.
-func (p *Pool) take(ctx context.Context, needs []need) (map[string]Account, func(), error) {
+// take returns accounts for needs, in their order, all at once (a flow
+// never holds one while it waits for another), waiting until they are
+// free.
+func (p *Pool) take(ctx context.Context, needs []need) ([]Account, func(), error) {
 	for {
 		p.mu.Lock()
 		got, idx := p.pick(needs)
@@ -135,8 +136,8 @@ func (p *Pool) take(ctx context.Context, needs []need) (map[string]Account, func
 }
 
 // pick chooses free accounts for needs, or nil; p.mu is held.
-func (p *Pool) pick(needs []need) (map[string]Account, []int) {
-	got := map[string]Account{}
+func (p *Pool) pick(needs []need) ([]Account, []int) {
+	var got []Account
 	var idx []int
 	used := map[int]bool{}
 	for _, n := range needs {
@@ -152,7 +153,7 @@ func (p *Pool) pick(needs []need) (map[string]Account, []int) {
 		}
 		used[found] = true
 		idx = append(idx, found)
-		got[n.as] = p.accounts[found]
+		got = append(got, p.accounts[found])
 	}
 	return got, idx
 }

@@ -105,7 +105,11 @@ func (fr *flowRun) exec(ctx context.Context, s flow.Step) (string, error) {
 
 func (fr *flowRun) user(ctx context.Context, s flow.User) (string, error) {
 	var u User
-	a, pooled := fr.accounts[s.As]
+	var a Account
+	pooled := len(fr.accounts) > 0
+	if pooled {
+		a, fr.accounts = fr.accounts[0], fr.accounts[1:]
+	}
 	switch {
 	case fr.t.Users != nil:
 		var err error

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -44,13 +43,7 @@ func TestExampleApp(t *testing.T) {
 	}
 	defer cmd.Wait()
 	defer cancel()
-	if !waitFor(10*time.Second, func() bool {
-		res, err := http.Get(app + "/")
-		if err == nil {
-			res.Body.Close()
-		}
-		return err == nil
-	}) {
+	if !waitFor(10*time.Second, func() bool { return get(app+"/") == nil }) {
 		t.Fatal("the example app did not start")
 	}
 	stdout, stderr, code := kapu(t, []string{"RP_URL=" + app}, "run", "--workers", "2",

@@ -121,7 +121,7 @@ func (t *targets) probe(ctx context.Context, baseURL string, stderr io.Writer) e
 	if ok, _ := api.Probe(pctx); ok {
 		t.api = api
 	} else {
-		fmt.Fprintf(stderr, "kapu: %s has no test API: real 30 s waits, users from KAPU_USERNAME/KAPU_PASSWORD/KAPU_NAME\n", t.base)
+		fmt.Fprintf(stderr, "kapu: %s has no test API: clock moves are real waits; accounts from --users FILE, KAPU_USERS or KAPU_USERNAME/KAPU_PASSWORD/KAPU_NAME\n", t.base)
 	}
 	return nil
 }
