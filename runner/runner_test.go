@@ -497,6 +497,7 @@ type meetingWall struct {
 	mu       sync.Mutex
 	in, most int
 	met      chan struct{}
+	closed   bool
 }
 
 func (w *meetingWall) Advance(ctx context.Context, d time.Duration) error {
@@ -506,8 +507,9 @@ func (w *meetingWall) Advance(ctx context.Context, d time.Duration) error {
 	w.mu.Lock()
 	w.in++
 	w.most = max(w.most, w.in)
-	if w.in == 2 {
+	if w.in == 2 && !w.closed {
 		close(w.met)
+		w.closed = true
 	}
 	w.mu.Unlock()
 	select {

@@ -55,8 +55,13 @@ func (s *slots) release() {
 	s.mu.Unlock()
 }
 
-// minIdle is the shortest real wait worth giving the slot up for.
-const minIdle = time.Second
+// minIdle is the shortest real wait worth giving the slot up for, and
+// idleLead how long before the wait ends the flow takes a slot again: a
+// wait for a 30-second boundary must end on time, not when a slot frees.
+const (
+	minIdle  = time.Second
+	idleLead = 3 * time.Second
+)
 
 // idleClock is a real clock whose waits give the flow's slot back.
 type idleClock struct {
@@ -65,13 +70,21 @@ type idleClock struct {
 }
 
 func (c idleClock) Advance(ctx context.Context, d time.Duration) error {
-	if d < minIdle {
+	start, err := c.Clock.Now(ctx)
+	if d < minIdle+idleLead || err != nil {
 		return c.Clock.Advance(ctx, d)
 	}
 	c.slots.release()
-	err := c.Clock.Advance(ctx, d)
-	if aerr := c.slots.acquire(context.WithoutCancel(ctx), true); aerr != nil && err == nil {
+	err = c.Clock.Advance(ctx, d-idleLead)
+	if aerr := c.slots.acquire(context.WithoutCancel(ctx), true); err == nil {
 		err = aerr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	now, err := c.Clock.Now(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Clock.Advance(ctx, start.Add(d).Sub(now))
 }
