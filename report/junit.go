@@ -76,67 +76,35 @@ type junitSkip struct {
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
-// WriteJUnit writes the summary as JUnit XML.
-func WriteJUnit(w io.Writer, s runner.Summary, started time.Time) error {
-	out := junitSuites{Name: "kapu", Time: secs(s.Took)}
+// WriteJUnit writes results as JUnit XML: a testsuite per flow file, in
+// the order the files come in the suite.
+func WriteJUnit(w io.Writer, res *Results) error {
+	out := junitSuites{Name: "kapu", Time: secs(time.Duration(res.Took))}
 	byFile := map[string]*junitSuite{}
 	var files []string
-	for _, r := range s.Results {
-		f := r.Flow.File
-		su, ok := byFile[f]
+	for _, f := range res.Flows {
+		su, ok := byFile[f.File]
 		if !ok {
-			su = &junitSuite{Name: filepath.ToSlash(f), Timestamp: started.UTC().Format("2006-01-02T15:04:05")}
-			byFile[f] = su
-			files = append(files, f)
+			su = &junitSuite{Name: f.File, Timestamp: res.Started.UTC().Format("2006-01-02T15:04:05")}
+			byFile[f.File] = su
+			files = append(files, f.File)
 		}
-		c := junitCase{
-			Name: r.Flow.Name, File: filepath.ToSlash(f), Time: secs(r.Took),
-			Classname: strings.TrimSuffix(strings.ReplaceAll(filepath.ToSlash(f), "/", "."), ".yaml"),
-		}
-		var steps []string
-		for _, st := range r.Steps {
-			line := fmt.Sprintf("%-7s %s", st.Status, st.Text)
-			if st.Err != "" {
-				line += "\n        " + st.Err
-			}
-			steps = append(steps, line)
-		}
-		if len(steps) > 0 {
-			c.SystemOut = &junitText{strings.Join(steps, "\n")}
-		}
+		su.Cases = append(su.Cases, junitCaseOf(f))
 		su.Tests++
 		out.Tests++
-		switch r.Status {
+		su.Time = addSecs(su.Time, time.Duration(f.Took))
+		switch f.Status {
 		case runner.Failed:
 			su.Failures++
 			out.Failures++
-			c.Failure = &junitProblem{Message: firstLine(r.Err), Type: "StepFailed", Body: r.Err}
-			for _, e := range r.Earlier {
-				c.Rerun = append(c.Rerun, junitProblem{Message: firstLine(e), Type: "StepFailed", Body: e})
-			}
 		case runner.Skipped:
 			su.Skipped++
 			out.Skipped++
-			c.Skipped = &junitSkip{Message: r.Reason}
-		case runner.Flaky:
-			for _, e := range r.Earlier {
-				c.Flaky = append(c.Flaky, junitProblem{Message: firstLine(e), Type: "StepFailed", Body: e})
-			}
-			c.Properties = &junitProps{[]junitProp{{"flaky", "true"}, {"attempts", fmt.Sprint(r.Attempts)}}}
 		}
-		su.Cases = append(su.Cases, c)
 	}
 	slices.Sort(files)
 	for _, f := range files {
-		su := byFile[f]
-		var t time.Duration
-		for _, r := range s.Results {
-			if r.Flow.File == f {
-				t += r.Took
-			}
-		}
-		su.Time = secs(t)
-		out.Suites = append(out.Suites, *su)
+		out.Suites = append(out.Suites, *byFile[f])
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -150,9 +118,57 @@ func WriteJUnit(w io.Writer, s runner.Summary, started time.Time) error {
 	return err
 }
 
-// WriteJUnitFile writes the summary as JUnit XML to path, making its
+func addSecs(s string, d time.Duration) string {
+	var t float64
+	fmt.Sscanf(s, "%f", &t)
+	return secs(time.Duration(t*float64(time.Second)) + d)
+}
+
+// junitCaseOf is one flow as a testcase: the last attempt's steps as its
+// output, earlier attempts' failures as reruns (failed) or flaky failures.
+func junitCaseOf(f *FlowResult) junitCase {
+	c := junitCase{
+		Name: f.Name, File: f.File, Time: secs(time.Duration(f.Took)),
+		Classname: strings.TrimSuffix(strings.ReplaceAll(f.File, "/", "."), ".yaml"),
+	}
+	var steps []string
+	last := f.last()
+	if last != nil {
+		for _, st := range last.Steps {
+			line := fmt.Sprintf("%-7s %s", st.Status, st.Text)
+			if st.Err != "" {
+				line += "\n        " + st.Err
+			}
+			steps = append(steps, line)
+		}
+	}
+	if len(steps) > 0 {
+		c.SystemOut = &junitText{strings.Join(steps, "\n")}
+	}
+	var earlier []junitProblem
+	for _, e := range f.earlier() {
+		earlier = append(earlier, junitProblem{Message: firstLine(e), Type: "StepFailed", Body: e})
+	}
+	switch f.Status {
+	case runner.Failed:
+		msg := ""
+		if last != nil {
+			msg = last.Err
+		}
+		c.Failure = &junitProblem{Message: firstLine(msg), Type: "StepFailed", Body: msg}
+		c.Rerun = earlier
+	case runner.Skipped:
+		c.Skipped = &junitSkip{Message: f.Reason}
+	case runner.Flaky:
+		c.Flaky = earlier
+		c.Properties = &junitProps{[]junitProp{{"flaky", "true"}, {"attempts", fmt.Sprint(len(f.Attempts))}}}
+	}
+	return c
+}
+
+// WriteJUnitFile writes results as JUnit XML to path, making its
 // directory.
-func WriteJUnitFile(path string, s runner.Summary, started time.Time) error {
+func WriteJUnitFile(path string, res *Results) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -162,7 +178,7 @@ func WriteJUnitFile(path string, s runner.Summary, started time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteJUnit(w, s, started); err != nil {
+	if err := WriteJUnit(w, res); err != nil {
 		w.Close()
 		return err
 	}

@@ -53,9 +53,40 @@ func summary() runner.Summary {
 	}
 }
 
+// record plays a summary's run as events to a Recorder: each flow's
+// earlier attempts failed, the last one's steps with a picture and tree.
+func record(s runner.Summary, started time.Time) *report.Results {
+	var suite []*flow.Flow
+	for _, r := range s.Results {
+		suite = append(suite, r.Flow)
+	}
+	rec := report.NewRecorder(suite, "", started)
+	png := []byte("\x89PNG fake")
+	for _, r := range s.Results {
+		if r.Status == runner.Skipped {
+			continue
+		}
+		for a, e := range r.Earlier {
+			rec.Event(runner.Event{Kind: runner.FlowStart, Flow: r.Flow, Attempt: a + 1})
+			rec.Event(runner.Event{Kind: runner.FlowEnd, Flow: r.Flow, Result: &runner.Result{Flow: r.Flow, Status: runner.Failed, Err: e}})
+		}
+		rec.Event(runner.Event{Kind: runner.FlowStart, Flow: r.Flow, Attempt: len(r.Earlier) + 1})
+		for j, st := range r.Steps {
+			if st.Status == runner.NotRun {
+				continue
+			}
+			rec.Event(runner.Event{Kind: runner.StepEnd, Flow: r.Flow, Index: j, Text: st.Text, Status: st.Status, Err: st.Err, Thumb: append(png, byte(j)),
+				Tree:  []runner.AXLine{{Role: "heading", Name: "Bejelentkezés", States: []string{"level 1"}}, {Depth: 1, Role: "textbox", Name: "6 jegyű kód", Focused: true}},
+				Focus: `<input> "6 jegyű kód"`})
+		}
+		rec.Event(runner.Event{Kind: runner.FlowEnd, Flow: r.Flow, Result: r})
+	}
+	return rec.Results(s)
+}
+
 func TestJUnit(t *testing.T) {
 	var buf bytes.Buffer
-	if err := report.WriteJUnit(&buf, summary(), time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+	if err := report.WriteJUnit(&buf, record(summary(), time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "junit.xml", buf.Bytes())
@@ -93,40 +124,47 @@ func TestJUnit(t *testing.T) {
 	}
 }
 
-func TestHTMLSelfContained(t *testing.T) {
+func TestHTML(t *testing.T) {
 	s := summary()
-	h := report.NewHTML()
-	png := []byte("\x89PNG fake")
-	for i, r := range s.Results {
-		h.Event(runner.Event{Kind: runner.FlowStart, Flow: r.Flow, Attempt: 1})
-		for j, st := range r.Steps {
-			h.Event(runner.Event{Kind: runner.StepEnd, Flow: r.Flow, Index: j, Text: st.Text, Status: st.Status, Err: st.Err, Thumb: png,
-				Tree:  []runner.AXLine{{Role: "heading", Name: "Bejelentkezés", States: []string{"level 1"}}, {Depth: 1, Role: "textbox", Name: "6 jegyű kód", Focused: true}},
-				Focus: `<input> "6 jegyű kód"`})
-		}
-		_ = i
-	}
 	dir := t.TempDir()
-	p, err := h.Write(dir, s, time.Now())
+	p, err := report.WriteHTML(dir, record(s, time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(p)
 	page := string(b)
-	steps := 0
-	for _, r := range s.Results {
-		steps += len(r.Steps)
+	// Every step's picture, from img/ beside the page, in the filmstrip
+	// and in the step.
+	imgs := regexp.MustCompile(`src="img/([0-9a-f]+\.webp)"`).FindAllStringSubmatch(page, -1)
+	if len(imgs) != 2*3 {
+		t.Errorf("%d pictures, want each of the 3 steps twice (filmstrip and step)", len(imgs))
 	}
-	if n := strings.Count(page, "<img "); n != steps {
-		t.Errorf("%d pictures, want one per step (%d)", n, steps)
+	for _, m := range imgs {
+		if _, err := os.Stat(filepath.Join(dir, "img", m[1])); err != nil {
+			t.Errorf("picture %s: %v", m[1], err)
+		}
 	}
-	// Nothing to fetch: no external stylesheet, script or image.
+	// Nothing to fetch from the network.
 	if m := regexp.MustCompile(`(?i)(src|href)="(https?:)?//`).FindString(page); m != "" {
 		t.Errorf("external reference %q", m)
 	}
-	for _, want := range []string{`lang="en"`, "<h1>kapu report</h1>", "textbox “6 jegyű kód” ← focus", "[level 1]", `want &#34;Túl sok`, "Skipped: needs the test API"} {
+	for _, want := range []string{`lang="en"`, "<h1>kapu report</h1>", "textbox “6 jegyű kód” ← focus", "[level 1]", `want &#34;Túl sok`, "Skipped: needs the test API",
+		"Accessibility tree: as after step 1.", `type="search"`, `aria-label="Step durations"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	// Failed first, then flaky, passed, skipped; the failing flow and its
+	// failed step open.
+	order := regexp.MustCompile(`data-status="(\w+)"`).FindAllStringSubmatch(page, -1)
+	var got []string
+	for _, m := range order {
+		got = append(got, m[1])
+	}
+	if strings.Join(got, " ") != "failed flaky passed skipped" {
+		t.Errorf("flows in the order %v", got)
+	}
+	if !regexp.MustCompile(`<details id="f1-s2" open>`).MatchString(page) {
+		t.Error("the failed step is not open")
 	}
 }

@@ -31,6 +31,21 @@ type flowRun struct {
 	users      []string          // the accounts the flow took, for a failed teardown's message
 	after      bool              // the teardown is running
 	accounts   []Account         // taken from the pool, for the user steps in order
+	last       struct {          // the report's picture of the last step that took one
+		thumb []byte
+		tree  []AXLine
+		focus string
+	}
+}
+
+// passive tells whether a step leaves the page as it was: it reads or
+// checks it, or works on variables and the IdP.
+func passive(s flow.Step) bool {
+	switch s.(type) {
+	case flow.Expect, flow.Scan, flow.Read, flow.TOTP, flow.Clock, flow.User, flow.Set:
+		return true
+	}
+	return false
 }
 
 // clockKeeper is a shared target's clock that can be put back as it was
@@ -216,7 +231,14 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 	ev.Took = time.Since(start) // the step's own time, not the report's pictures
 	res.Took = ev.Took
 	if err != nil || fr.r.opts.Screenshots {
-		ev.Screenshot, ev.Thumb, ev.Tree, ev.Focus = fr.capture(ctx, err != nil)
+		if err == nil && passive(s) && fr.last.thumb != nil {
+			// The page is as the step before left it: its picture again (a
+			// blinking caret would make a new one that looks the same).
+			ev.Thumb, ev.Tree, ev.Focus = fr.last.thumb, fr.last.tree, fr.last.focus
+		} else {
+			ev.Screenshot, ev.Thumb, ev.Tree, ev.Focus = fr.capture(ctx, err != nil)
+			fr.last.thumb, fr.last.tree, fr.last.focus = ev.Thumb, ev.Tree, ev.Focus
+		}
 	}
 	fr.r.emit(ev)
 	return res
@@ -242,7 +264,7 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 	if !fr.r.opts.Screenshots {
 		return shot, nil, nil, ""
 	}
-	thumb, _ = fr.tab.Thumbnail(cctx, 0.6, 70)
+	thumb, _ = fr.tab.Thumbnail(cctx, 0.5, 55)
 	tree, _ = fr.tab.Tree(cctx)
 	for i := range tree {
 		tree[i].Name = fr.r.mask.mask(tree[i].Name)

@@ -32,6 +32,7 @@ func init() {
 		{"run", "run flows in headless Chromium", runRun},
 		{"mockidp", "serve the mock identity provider", runMockIDP},
 		{"validate", "check flow files without a browser", runValidate},
+		{"merge", "merge the results of shards or reruns into one JUnit and report", runMerge},
 		{"schema", "print the JSON Schema of flow files", runSchema},
 	}
 }

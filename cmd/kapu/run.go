@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +27,8 @@ type runFlags struct {
 	headful, allowDestructive, showSecrets, noColor, keyboard      bool
 	step                                                           bool
 	faults, shard, grep, skip, junit, report                       string
-	failOnFlaky                                                    bool
+	failOnFlaky, lastFailed                                        bool
+	results                                                        string
 	idp                                                            idpFlags
 }
 
@@ -34,13 +37,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs == nil {
 		return code
 	}
-	flows, err := loadFlows(fs.Args(), stderr)
-	if err != nil {
-		return exitUsage
-	}
-	if flows, err = runner.Select(flows, runner.Filter{Grep: f.grep, Skip: f.skip, Shard: f.shard}); err != nil {
-		fmt.Fprintf(stderr, "kapu: %v\n", err)
-		return exitUsage
+	suite, flows, code := selectFlows(f, fs, stdout, stderr)
+	if flows == nil {
+		return code
 	}
 	targets, err := newTargets(ctx, f, stdout, stderr)
 	if err != nil {
@@ -62,20 +61,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer done()
 		opts.Browser.ProfileDir = dir
 	}
-	tty := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("CI") == ""
-	live := report.NewLive(stdout, tty, f.workers > 1 && len(flows) > 1)
-	shots := &report.FailureShots{Dir: f.artifacts, W: stdout}
-	var html *report.HTML
-	if f.report != "" {
-		html = report.NewHTML()
-	}
 	started := time.Now()
+	rec := report.NewRecorder(suite, f.shard, started)
+	live := report.NewLive(stdout, isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("CI") == "", f.workers > 1 && len(flows) > 1)
+	sinks := []func(runner.Event){live.Event, (&report.FailureShots{Dir: f.artifacts, W: stdout}).Event, rec.Event}
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		sinks = append(sinks, report.GitHubAnnotations(stdout))
+	}
 	fmt.Fprintf(stdout, "kapu: %d flows against %s, %d workers\n", len(flows), targets.describe(), opts.Workers)
 	sum, err := runner.Run(ctx, flows, targets, opts, func(ev runner.Event) {
-		live.Event(ev)
-		shots.Event(ev)
-		if html != nil {
-			html.Event(ev)
+		for _, sink := range sinks {
+			sink(ev)
 		}
 	})
 	if err != nil && len(sum.Results) == 0 {
@@ -90,7 +86,59 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "kapu: %v\n", err)
 	}
-	return max(code, writeResults(f, html, sum, started, stdout, stderr))
+	return max(code, writeResults(f, rec.Results(sum), stdout, stderr))
+}
+
+// selectFlows loads the flows and keeps those the flags ask for: the
+// suite (after --last-failed, --grep and --skip) and this shard's share.
+// Nil flows means stop with code.
+func selectFlows(f runFlags, fs *flag.FlagSet, stdout, stderr io.Writer) (suite, flows []*flow.Flow, code int) {
+	all, err := loadFlows(fs.Args(), stderr)
+	if err != nil {
+		return nil, nil, exitUsage
+	}
+	if f.lastFailed {
+		if all = lastFailed(all, f, stdout); len(all) == 0 {
+			return nil, nil, exitOK
+		}
+	}
+	if suite, err = runner.Select(all, runner.Filter{Grep: f.grep, Skip: f.skip}); err == nil {
+		flows, err = runner.Select(suite, runner.Filter{Shard: f.shard})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kapu: %v\n", err)
+		return nil, nil, exitUsage
+	}
+	return suite, flows, exitOK
+}
+
+// lastFailed keeps the flows that failed or were flaky in the last run.
+func lastFailed(all []*flow.Flow, f runFlags, stdout io.Writer) []*flow.Flow {
+	file := lastRunFile(f)
+	ids, err := report.ReadLastFailed(file)
+	if err != nil {
+		fmt.Fprintf(stdout, "kapu: --last-failed: %v: nothing to run\n", err)
+		return nil
+	}
+	var keep []*flow.Flow
+	for _, fl := range all {
+		if slices.Contains(ids, report.FlowID(fl)) {
+			keep = append(keep, fl)
+		}
+	}
+	if len(keep) == 0 {
+		fmt.Fprintf(stdout, "kapu: --last-failed: no flow failed in the last run (%s, %d failed or flaky of these files): nothing to run\n", file, len(ids))
+	}
+	return keep
+}
+
+// lastRunFile is where a run records its flows' statuses for
+// --last-failed: in --results DIR, else in --artifacts (kapu-results/).
+func lastRunFile(f runFlags) string {
+	if f.results != "" {
+		return filepath.Join(f.results, "run.json")
+	}
+	return filepath.Join(f.artifacts, "last-run.json")
 }
 
 // accountPool is the accounts of a --base-url target without the test
@@ -162,6 +210,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, *flag.FlagSet, in
 	fs.StringVar(&f.junit, "junit", "", "write JUnit XML to `FILE`")
 	fs.StringVar(&f.report, "report", "", "write an HTML report with a screenshot of every step to `DIR`")
 	fs.BoolVar(&f.failOnFlaky, "fail-on-flaky", false, "exit 1 when a flow passed only on a retry")
+	fs.StringVar(&f.results, "results", "", "write the results as data to `DIR` (JSON per flow attempt, pictures as files) for kapu merge")
+	fs.BoolVar(&f.lastFailed, "last-failed", false, "run only the flows that failed or were flaky in the last run (its --results DIR, else kapu-results/)")
 	fs.Func("break", "", func(s string) error { f.faults = s; return nil }) // hidden: fault injection
 	fs.Usage = func() { flagUsage(stderr, fs, "Usage: kapu run [flags] [FILES or DIRS…] (default flows/)") }
 	if err := fs.Parse(args); err != nil {
@@ -213,20 +263,31 @@ func runOptions(f runFlags, stdout io.Writer) runner.Options {
 
 // writeResults writes JUnit and the HTML report, also after a run that
 // was cut short; it returns exitFailed if one could not be written.
-func writeResults(f runFlags, html *report.HTML, sum runner.Summary, started time.Time, stdout, stderr io.Writer) int {
+func writeResults(f runFlags, res *report.Results, stdout, stderr io.Writer) int {
 	code := exitOK
+	fail := func(flag string, err error) {
+		fmt.Fprintf(stderr, "kapu: %s: %v\n", flag, err)
+		code = exitFailed
+	}
+	if f.results != "" {
+		if err := report.WriteResults(f.results, res); err != nil {
+			fail("--results", err)
+		} else {
+			fmt.Fprintf(stdout, "results: %s\n", f.results)
+		}
+	} else if err := report.WriteLastRun(lastRunFile(f), res); err != nil {
+		fmt.Fprintf(stderr, "kapu: warning: %v (--last-failed will not know this run)\n", err)
+	}
 	if f.junit != "" {
-		if err := report.WriteJUnitFile(f.junit, sum, started); err != nil {
-			fmt.Fprintf(stderr, "kapu: --junit: %v\n", err)
-			code = exitFailed
+		if err := report.WriteJUnitFile(f.junit, res); err != nil {
+			fail("--junit", err)
 		} else {
 			fmt.Fprintf(stdout, "JUnit: %s\n", f.junit)
 		}
 	}
-	if html != nil {
-		if p, err := html.Write(f.report, sum, started); err != nil {
-			fmt.Fprintf(stderr, "kapu: --report: %v\n", err)
-			code = exitFailed
+	if f.report != "" {
+		if p, err := report.WriteHTML(f.report, res); err != nil {
+			fail("--report", err)
 		} else {
 			fmt.Fprintf(stdout, "report: %s\n", p)
 		}
