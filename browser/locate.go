@@ -243,6 +243,12 @@ func (t *Tab) findJS(ctx context.Context, l Locator) ([]Element, error) {
 		}
 		return nil, err
 	}
+	return t.elements(ctx, arr)
+}
+
+// elements are the element nodes of a page array, with their role and
+// name from the accessibility tree.
+func (t *Tab) elements(ctx context.Context, arr *runtime.RemoteObject) ([]Element, error) {
 	props, err := chromedp.Call(ctx, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: arr.ObjectID, OwnProperties: new(true)})
 	if err != nil {
 		return nil, err

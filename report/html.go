@@ -179,6 +179,7 @@ img { max-width: 100%; height: auto; border: 1px solid #767676; }
 .cols { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem; }
 @media (max-width: 45rem) { .cols { grid-template-columns: 1fr; } }
 [hidden] { display: none !important; }
+.tabs { font-size: .85rem; margin: .3rem 0; padding-left: 2rem; }
 </style>
 </head>
 <body>
@@ -223,7 +224,8 @@ img { max-width: 100%; height: auto; border: 1px solid #767676; }
 <div>{{if .Shot}}<img src="img/{{.Shot}}" alt="The page when step {{.N}} failed" loading="lazy">{{else if .Thumb}}<img src="img/{{.Thumb}}" alt="The page after step {{.N}}" loading="lazy">{{end}}</div>
 <div>{{with .Focus}}<p>Focus: <span lang="hu">{{.}}</span></p>{{end}}
 {{if .SameAs}}<p>Accessibility tree: as after step {{.SameAs}}.</p>{{else if .Tree}}<p>Accessibility tree:</p><pre class="tree" lang="hu">{{range .Tree}}{{pad .Depth}}{{.Role}}{{with .Name}} “{{.}}”{{end}}{{with .Value}} = “{{.}}”{{end}}{{range .States}} [{{.}}]{{end}}{{if .Focused}} ← focus{{end}}
-{{end}}</pre>{{end}}</div>
+{{end}}</pre>{{end}}
+{{if .TabOrder}}<p>Tab order:</p><ol class="tabs" lang="hu">{{range .TabOrder}}<li>{{.Role}} “{{.Name}}”{{if not .FocusVisible}} <strong class="failed">no visible focus</strong>{{end}}</li>{{end}}</ol>{{end}}</div>
 </div>
 </details>
 {{end}}

@@ -68,17 +68,18 @@ type AttemptResult struct {
 
 // StepData is one step of an attempt, masked.
 type StepData struct {
-	N        int             `json:"n"`
-	At       string          `json:"at,omitempty"` // file:line:col
-	Text     string          `json:"text"`
-	Status   runner.Status   `json:"status"`
-	Err      string          `json:"error,omitempty"`
-	Warnings []string        `json:"warnings,omitempty"`
-	Took     Duration        `json:"took"`
-	Shot     string          `json:"shot,omitempty"`  // img/ name: a failed step's full screenshot
-	Thumb    string          `json:"thumb,omitempty"` // img/ name: every step's small one (--report)
-	Tree     []runner.AXLine `json:"tree,omitempty"`
-	Focus    string          `json:"focus,omitempty"`
+	N        int              `json:"n"`
+	At       string           `json:"at,omitempty"` // file:line:col
+	Text     string           `json:"text"`
+	Status   runner.Status    `json:"status"`
+	Err      string           `json:"error,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Took     Duration         `json:"took"`
+	Shot     string           `json:"shot,omitempty"`  // img/ name: a failed step's full screenshot
+	Thumb    string           `json:"thumb,omitempty"` // img/ name: every step's small one (--report)
+	Tree     []runner.AXLine  `json:"tree,omitempty"`
+	Focus    string           `json:"focus,omitempty"`
+	TabOrder []runner.TabStop `json:"tab_order,omitempty"` // for a page state new in the flow
 }
 
 // Duration is a time.Duration written as seconds in JSON.
@@ -170,7 +171,7 @@ func (r *Recorder) Event(ev runner.Event) {
 			return
 		}
 		st := StepData{N: ev.Index + 1, At: stepPos(ev.Flow, ev.Index), Text: ev.Text, Status: ev.Status, Err: ev.Err,
-			Warnings: ev.Warnings, Took: Duration(ev.Took), Tree: ev.Tree, Focus: ev.Focus}
+			Warnings: ev.Warnings, Took: Duration(ev.Took), Tree: ev.Tree, Focus: ev.Focus, TabOrder: ev.TabOrder}
 		st.Shot = r.keep(ev.Screenshot, ".png")
 		st.Thumb = r.keep(ev.Thumb, ".webp")
 		a.Steps = append(a.Steps, st)

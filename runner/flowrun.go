@@ -31,6 +31,7 @@ type flowRun struct {
 	users      []string          // the accounts the flow took, for a failed teardown's message
 	after      bool              // the teardown is running
 	accounts   []Account         // taken from the pool, for the user steps in order
+	states     map[string]bool   // page states seen (tree and focus): Tab order once each
 	last       struct {          // the report's picture of the last step that took one
 		thumb []byte
 		tree  []AXLine
@@ -238,6 +239,9 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 		} else {
 			ev.Screenshot, ev.Thumb, ev.Tree, ev.Focus = fr.capture(ctx, err != nil)
 			fr.last.thumb, fr.last.tree, fr.last.focus = ev.Thumb, ev.Tree, ev.Focus
+			if fr.r.opts.Screenshots {
+				ev.TabOrder = fr.tabOrder(ctx, ev.Tree, ev.Focus)
+			}
 		}
 	}
 	fr.r.emit(ev)
@@ -274,6 +278,33 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 		focus = fr.r.mask.mask(f)
 	}
 	return shot, thumb, tree, focus
+}
+
+// tabOrder is the page's Tab order when the page state (its tree and
+// focus) is new in this flow, for reviewers; nil otherwise.
+func (fr *flowRun) tabOrder(ctx context.Context, tree []AXLine, focus string) []TabStop {
+	var key strings.Builder
+	for _, l := range tree {
+		key.WriteString(l.String() + "\n")
+	}
+	key.WriteString(focus)
+	if fr.states == nil {
+		fr.states = map[string]bool{}
+	}
+	if len(tree) == 0 || fr.states[key.String()] {
+		return nil
+	}
+	fr.states[key.String()] = true
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	stops, err := fr.tab.TabOrder(cctx)
+	if err != nil {
+		return nil
+	}
+	for i := range stops {
+		stops[i].Name = fr.r.mask.mask(stops[i].Name)
+	}
+	return stops
 }
 
 // secretNames are the accessible names that the screen contract gives to

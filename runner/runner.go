@@ -104,9 +104,10 @@ type Event struct {
 	Screenshot []byte // PNG of a failed step, secrets blurred
 	Thumb      []byte // small JPEG of every step (Options.Screenshots), secrets blurred
 	Tree       []AXLine
-	Focus      string  // the focused element (Options.Screenshots)
-	Result     *Result // FlowEnd
-	Done       int     // flows finished so far
+	Focus      string    // the focused element (Options.Screenshots)
+	TabOrder   []TabStop // a new page state's Tab stops (Options.Screenshots)
+	Result     *Result   // FlowEnd
+	Done       int       // flows finished so far
 	Total      int
 
 	flushed chan struct{}
@@ -114,6 +115,9 @@ type Event struct {
 
 // AXLine is one line of the accessibility tree as a reviewer reads it.
 type AXLine = browser.AXLine
+
+// TabStop is one element Tab visits, with whether its focus is visible.
+type TabStop = browser.TabStop
 
 // Result is a flow's outcome over all its attempts.
 type Result struct {

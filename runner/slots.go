@@ -60,7 +60,7 @@ func (s *slots) release() {
 // wait for a 30-second boundary must end on time, not when a slot frees.
 const (
 	minIdle  = time.Second
-	idleLead = 3 * time.Second
+	idleLead = 10 * time.Second
 )
 
 // idleClock is a real clock whose waits give the flow's slot back.

@@ -118,3 +118,22 @@ func TestGitHubAnnotations(t *testing.T) {
 		t.Errorf("an annotation outside GitHub Actions:\n%s", stdout)
 	}
 }
+
+// The report itself, in Chromium, by keyboard only: filter and search
+// work and it passes axe-core (a kapu flow drives it).
+func TestReportInChromium(t *testing.T) {
+	needChromium(t)
+	t.Parallel()
+	dir := t.TempDir()
+	rep := filepath.Join(dir, "report")
+	_, stderr, code := kapu(t, nil, "run", "--break", "distinct-alerts", "--grep", "kezdő|ugyanaz az üzenet$|jelszó és hibás felhasználónév", "--artifacts", filepath.Join(dir, "art"),
+		"--report", rep, "flows/start-page.yaml", "flows/wrong-password.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	abs, _ := filepath.Abs(filepath.Join(rep, "index.html"))
+	stdout, stderr, code := kapu(t, []string{"REPORT_URL=file://" + abs}, "run", "--artifacts", filepath.Join(dir, "art2"), "cmd/kapu/testdata/report-ui.yaml")
+	if code != 0 {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

@@ -1,0 +1,114 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// TabStop is one element the Tab key visits, as a reviewer reads it.
+type TabStop struct {
+	Role, Name   string
+	FocusVisible bool // focused, it shows a focus indicator
+}
+
+func (s TabStop) String() string {
+	v := "focus visible"
+	if !s.FocusVisible {
+		v = "NO VISIBLE FOCUS"
+	}
+	return fmt.Sprintf("%s %q (%s)", s.Role, s.Name, v)
+}
+
+// tabOrderJS lists what Tab visits, in order: shown, enabled elements in
+// the sequential focus order (positive tabindex first, then the document's
+// order), one stop per radio group.
+const tabOrderJS = `(() => {
+	const shown = el => (!el.checkVisibility || el.checkVisibility({visibilityProperty: true})) &&
+		(() => { const r = el.getBoundingClientRect(); return r.width > 0 || r.height > 0; })();
+	const sel = 'a[href], area[href], button, input:not([type=hidden]), select, textarea, iframe, summary, [tabindex], [contenteditable=""], [contenteditable=true], audio[controls], video[controls]';
+	const els = Array.from(document.querySelectorAll(sel)).filter(el => el.tabIndex >= 0 && !el.disabled && !el.closest("[inert]") && shown(el));
+	const groups = new Set(), out = [];
+	for (const el of els) {
+		if (el.type === "radio" && el.name) {
+			const key = (el.form ? "f" : "d") + el.name;
+			const group = els.filter(r => r.type === "radio" && r.name === el.name && r.form === el.form);
+			const stop = group.find(r => r.checked) || group[0];
+			if (el !== stop || groups.has(key)) continue;
+			groups.add(key);
+		}
+		out.push(el);
+	}
+	const rank = el => el.tabIndex > 0 ? el.tabIndex : Infinity;
+	return out.map((el, i) => [el, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(p => p[0]);
+})()`
+
+// ringJS focuses an element and tells whether that showed an indicator:
+// an outline or a shadow that it did not have before.
+const ringJS = `function() {
+	const look = () => { const cs = getComputedStyle(this); return [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.borderColor, cs.backgroundColor].join("|"); };
+	const before = look();
+	this.focus();
+	const cs = getComputedStyle(this);
+	// Visible: it looks different focused (an outline, a shadow, a border
+	// or background of its own).
+	return document.activeElement === this && look() !== before &&
+		((cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== "none" || cs.borderColor !== "" );
+}`
+
+// TabOrder lists the page's Tab stops with their role, accessible name and
+// whether the focus is visible on each. It moves the focus through them
+// (after one real Tab key, so that Chromium shows focus as for a keyboard
+// user) and puts it back where it was.
+func (t *Tab) TabOrder(ctx context.Context) ([]TabStop, error) {
+	var out []TabStop
+	err := t.run(ctx, func(ctx context.Context) error {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.__kapuFocus = document.activeElement`)); err != nil {
+			return err
+		}
+		defer chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](restoreFocusJS))
+		arr, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](tabOrderJS))
+		if err != nil {
+			return err
+		}
+		els, err := t.elements(ctx, arr)
+		if err != nil || len(els) == 0 {
+			return err
+		}
+		// The key makes Chromium show focus as to a keyboard user; the
+		// focus it moved is taken off again, so each stop is seen focused
+		// and not.
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			return err
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`)); err != nil {
+			return err
+		}
+		for _, el := range els {
+			visible, err := call[bool](ctx, el, ringJS)
+			if err != nil {
+				return err
+			}
+			out = append(out, TabStop{Role: el.Role, Name: strings.TrimSpace(el.Name), FocusVisible: visible})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// restoreFocusJS puts the focus back; when nothing had it, Tab starts
+// from the top of the page again.
+const restoreFocusJS = `(() => {
+	const prev = window.__kapuFocus;
+	delete window.__kapuFocus;
+	if (prev && prev !== document.body && prev.isConnected) { prev.focus(); return; }
+	if (document.activeElement) document.activeElement.blur();
+	const start = document.createElement("span");
+	start.tabIndex = -1;
+	document.body.prepend(start);
+	start.focus();
+	start.remove();
+})()`
