@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -109,7 +110,7 @@ func TestSecretsNeverUnmasked(t *testing.T) {
 	defer ts.Close()
 	dir := t.TempDir()
 	args := append([]string{"run", "--no-color", "--base-url", ts.URL, "--workers", "2",
-		"--junit", filepath.Join(dir, "junit.xml"), "--report", filepath.Join(dir, "report"), "--artifacts", dir}, files...)
+		"--junit", filepath.Join(dir, "junit.xml"), "--report", filepath.Join(dir, "report"), "--results", filepath.Join(dir, "results"), "--artifacts", dir}, files...)
 	out, errOut, code := kapu(t, nil, args...)
 	if code != 1 || !strings.Contains(out, "9 passed, 1 failed") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -119,6 +120,19 @@ func TestSecretsNeverUnmasked(t *testing.T) {
 	outputs := map[string]string{
 		"stdout": out, "stderr": errOut, "JUnit": string(junit),
 		"report": string(report), "report text": html.UnescapeString(string(report)),
+	}
+	// The results as data: every JSON document, as written and decoded.
+	jsons, _ := filepath.Glob(filepath.Join(dir, "results", "*", "*.json"))
+	top, _ := filepath.Glob(filepath.Join(dir, "results", "*.json"))
+	if len(jsons) < 10 {
+		t.Fatalf("%d results documents", len(jsons))
+	}
+	for _, p := range append(jsons, top...) {
+		b, _ := os.ReadFile(p)
+		var v any
+		json.Unmarshal(b, &v)
+		decoded, _ := json.Marshal(v)
+		outputs[p] = string(b) + "\n" + strings.ReplaceAll(string(decoded), `\u0026`, "&")
 	}
 	tap.mu.Lock()
 	defer tap.mu.Unlock()
