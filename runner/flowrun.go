@@ -55,6 +55,51 @@ type clockKeeper interface {
 	Keep(ctx context.Context) (restore func(context.Context) error, err error)
 }
 
+// claim takes what f needs of its target before it runs: the accounts of
+// the pool, and the target's clock (alone when f moves a shared one, put
+// back after). done gives them back.
+func (r *run) claim(ctx context.Context, f *flow.Flow, t *Target) (accounts []Account, done func(), err error) {
+	var undo []func()
+	done = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if needs := poolNeeds(f); t.Users == nil && r.opts.Pool != nil && len(needs) > 0 {
+		// Waiting for accounts is not work: the slot goes to others meanwhile
+		// (the flow holding the account may need one to finish).
+		r.slots.release()
+		got, give, err := r.opts.Pool.take(ctx, needs)
+		if aerr := r.slots.acquire(context.WithoutCancel(ctx), true); err == nil {
+			err = aerr
+		}
+		if err != nil {
+			return nil, done, err
+		}
+		undo, accounts = append(undo, give), got
+	}
+	if t.Real {
+		t.Clock = idleClock{t.Clock, r.slots} // a real wait frees the worker
+	}
+	if !t.Shared || t.Real || !movesClock(f) {
+		r.shared.RLock()
+		undo = append(undo, r.shared.RUnlock)
+		return accounts, done, nil
+	}
+	r.shared.Lock() // alone: it moves the IdP clock every flow sees
+	undo = append(undo, r.shared.Unlock)
+	if k, ok := t.Clock.(clockKeeper); ok {
+		if restore, err := k.Keep(ctx); err == nil {
+			undo = append(undo, func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				restore(rctx)
+			})
+		}
+	}
+	return accounts, done, nil
+}
+
 // attempt runs f once and returns its status, the failure and, for a
 // skip, the reason.
 func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, string, string, []StepResult) {
@@ -67,40 +112,11 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	if why := r.skipReason(f, t); why != "" {
 		return Skipped, "", why, nil
 	}
-	var accounts []Account
-	if needs := poolNeeds(f); t.Users == nil && r.opts.Pool != nil && len(needs) > 0 {
-		// Waiting for accounts is not work: the slot goes to others meanwhile
-		// (the flow holding the account may need one to finish).
-		r.slots.release()
-		got, give, err := r.opts.Pool.take(ctx, needs)
-		if aerr := r.slots.acquire(context.WithoutCancel(ctx), true); err == nil {
-			err = aerr
-		}
-		if err != nil {
-			return Failed, err.Error(), "", nil
-		}
-		defer give()
-		accounts = got
+	accounts, done, err := r.claim(ctx, f, &t)
+	if err != nil {
+		return Failed, err.Error(), "", nil
 	}
-	if t.Real {
-		t.Clock = idleClock{t.Clock, r.slots} // a real wait frees the worker
-	}
-	if t.Shared && !t.Real && movesClock(f) {
-		r.shared.Lock() // alone: it moves the IdP clock every flow sees
-		defer r.shared.Unlock()
-		if k, ok := t.Clock.(clockKeeper); ok {
-			if restore, err := k.Keep(ctx); err == nil {
-				defer func() {
-					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-					defer cancel()
-					restore(rctx)
-				}()
-			}
-		}
-	} else {
-		r.shared.RLock()
-		defer r.shared.RUnlock()
-	}
+	defer done()
 	r.emit(Event{Kind: FlowStart, Flow: f, Attempt: attempt})
 	limit := r.opts.FlowTimeout
 	if limit <= 0 {
