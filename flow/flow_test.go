@@ -217,3 +217,21 @@ func BenchmarkLoadSuite(b *testing.B) {
 		}
 	}
 }
+
+// A step from a step library knows the include that pulled it in.
+func TestIncludeChain(t *testing.T) {
+	flows, err := flow.Load("../flows/login.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range flows[0].Steps {
+		if sc, ok := s.(flow.Scan); ok {
+			want := "../flows/steps/enroll.yaml:9:5 (included at ../flows/login.yaml:9:14)"
+			if got := sc.Base().Where(); got != want {
+				t.Errorf("Where() = %q, want %q", got, want)
+			}
+			return
+		}
+	}
+	t.Fatal("no scan step")
+}

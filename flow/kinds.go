@@ -557,5 +557,8 @@ func (c *compiler) include(n, with *yaml.Node) []Step {
 		sub.errorf(root, "a step library needs steps")
 		return out
 	}
-	return append(out, sub.steps(f["steps"])...)
+	for _, st := range sub.steps(f["steps"]) {
+		out = append(out, via(st, c.pos(n)))
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package flow
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,9 +20,36 @@ type Common struct {
 	At      Pos
 	Timeout time.Duration // 0: the flow's default
 	Note    string        // what the step is for, shown to reviewers
+	Via     []Pos         // the include steps that pulled it in, innermost first
 }
 
 func (b Common) Pos() Pos { return b.At }
+
+// Where is the step's file:line:col, and those of the includes that
+// pulled it in: "steps/login.yaml:5:5 (included at login.yaml:10:5)".
+func (b Common) Where() string {
+	s := b.At.String()
+	for i, v := range b.Via {
+		if i == 0 {
+			s += " (included at " + v.String()
+		} else {
+			s += ", from " + v.String()
+		}
+	}
+	if len(b.Via) > 0 {
+		s += ")"
+	}
+	return s
+}
+
+// via returns s, pulled in by the include step at p.
+func via(s Step, p Pos) Step {
+	v := reflect.New(reflect.TypeOf(s)).Elem()
+	v.Set(reflect.ValueOf(s))
+	c := v.FieldByName("Common")
+	c.FieldByName("Via").Set(reflect.ValueOf(append(slices.Clone(s.Base().Via), p)))
+	return v.Interface().(Step)
+}
 
 // Base returns what the step has in common with every other: each step
 // embeds a Common, so the runner needs no switch to read it.

@@ -170,7 +170,7 @@ func (r *Recorder) Event(ev runner.Event) {
 		if a == nil {
 			return
 		}
-		st := StepData{N: ev.Index + 1, At: stepPos(ev.Flow, ev.Index), Text: ev.Text, Status: ev.Status, Err: ev.Err,
+		st := StepData{N: ev.Index + 1, At: stepWhere(ev.Flow, ev.Index), Text: ev.Text, Status: ev.Status, Err: ev.Err,
 			Warnings: ev.Warnings, Took: Duration(ev.Took), Tree: ev.Tree, Focus: ev.Focus, TabOrder: ev.TabOrder}
 		st.Shot = r.keep(ev.Screenshot, ".png")
 		st.Thumb = r.keep(ev.Thumb, ".webp")
@@ -199,12 +199,31 @@ func attemptStatus(r *runner.Result) runner.Status {
 	return r.Status
 }
 
-func stepPos(f *flow.Flow, i int) string {
+// step is the i-th step of f as the runner numbers them: the steps, then
+// the teardown.
+func step(f *flow.Flow, i int) flow.Step {
 	switch {
 	case i < len(f.Steps):
-		return f.Steps[i].Pos().String()
+		return f.Steps[i]
 	case i-len(f.Steps) < len(f.After):
-		return f.After[i-len(f.Steps)].Pos().String()
+		return f.After[i-len(f.Steps)]
+	}
+	return nil
+}
+
+// stepPos is the step's file:line:col.
+func stepPos(f *flow.Flow, i int) string {
+	if s := step(f, i); s != nil {
+		return s.Pos().String()
+	}
+	return ""
+}
+
+// stepWhere is the step's file:line:col and those of the includes that
+// pulled it in.
+func stepWhere(f *flow.Flow, i int) string {
+	if s := step(f, i); s != nil {
+		return s.Base().Where()
 	}
 	return ""
 }
