@@ -273,9 +273,9 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 	// A page may show a secret before any step has read it (the key on
 	// the enrollment page, before the scan): harvest what the screen
 	// contract says is secret first, so that it is masked and blurred.
-	locs := fr.harvest(cctx)
+	els := fr.harvest(cctx)
 	if !fr.r.opts.ShowSecrets {
-		undo := fr.tab.Blur(cctx, locs, fr.r.mask.list())
+		undo := fr.tab.Blur(cctx, els, fr.r.mask.list())
 		defer undo()
 	}
 	if failed {
@@ -329,20 +329,21 @@ var secretNames = []string{"QR-kód", "Kulcs kézi megadáshoz", "Törlőkód"}
 
 // harvest adds to the masker the secrets the page shows by the screen
 // contract (the elements named in secretNames, otpauth links), and
-// returns the locators to blur: those and the ones the flow used.
-func (fr *flowRun) harvest(ctx context.Context) []browser.Locator {
-	locs := slices.Clone(fr.secretLocs)
-	for _, n := range secretNames {
-		l := browser.Locator{By: browser.ByRole, Name: n, Exact: true}
-		locs = append(locs, l)
-		els, err := fr.tab.Find(ctx, l)
-		if err != nil {
-			continue
+// returns the elements to blur: those and what the flow's own secret
+// steps found (each looked up once per picture).
+func (fr *flowRun) harvest(ctx context.Context) []browser.Element {
+	out, _ := fr.tab.Named(ctx, secretNames)
+	for _, el := range out {
+		if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil && el.Role != "image" && el.Role != "img" {
+			fr.r.mask.add(v)
 		}
-		for _, el := range els {
-			if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil && el.Role != "image" && el.Role != "img" {
-				fr.r.mask.add(v)
-			}
+	}
+	for _, l := range fr.secretLocs {
+		if slices.ContainsFunc(secretNames, func(n string) bool { return l.By == browser.ByRole && l.Name == n && l.Exact }) {
+			continue // found above
+		}
+		if els, err := fr.tab.Find(ctx, l); err == nil {
+			out = append(out, els...)
 		}
 	}
 	if links, err := fr.tab.Evaluate(ctx, `Array.from(document.querySelectorAll('a[href^="otpauth:" i]'), a => a.getAttribute("href"))`); err == nil {
@@ -354,7 +355,7 @@ func (fr *flowRun) harvest(ctx context.Context) []browser.Locator {
 			}
 		}
 	}
-	return locs
+	return out
 }
 
 // resolve makes a URL of an open step's value: paths are relative to the
