@@ -46,17 +46,18 @@ const tabOrderJS = `(() => {
 	return out.map((el, i) => [el, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(p => p[0]);
 })()`
 
-// ringJS focuses an element and tells whether that showed an indicator:
-// an outline or a shadow that it did not have before.
-const ringJS = `function() {
-	const look = () => { const cs = getComputedStyle(this); return [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.borderColor, cs.backgroundColor].join("|"); };
-	const before = look();
-	this.focus();
-	const cs = getComputedStyle(this);
-	// Visible: it looks different focused (an outline, a shadow, a border
-	// or background of its own).
-	return document.activeElement === this && look() !== before &&
-		((cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== "none" || cs.borderColor !== "" );
+// ringsJS focuses each stop in turn and tells, for each, whether that
+// showed an indicator: it looks different focused (an outline, a shadow,
+// a border or background of its own). One call for the whole page.
+const ringsJS = `function() {
+	const look = el => { const cs = getComputedStyle(el); return [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.borderColor, cs.backgroundColor].join("|"); };
+	return Array.from(this, el => {
+		const before = look(el);
+		el.focus();
+		const cs = getComputedStyle(el);
+		return document.activeElement === el && look(el) !== before &&
+			((cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== "none" || cs.borderColor !== "");
+	});
 }`
 
 // TabOrder lists the page's Tab stops with their role, accessible name and
@@ -87,12 +88,12 @@ func (t *Tab) TabOrder(ctx context.Context) ([]TabStop, error) {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`)); err != nil {
 			return err
 		}
-		for _, el := range els {
-			visible, err := call[bool](ctx, el, ringJS)
-			if err != nil {
-				return err
-			}
-			out = append(out, TabStop{Role: el.Role, Name: strings.TrimSpace(el.Name), FocusVisible: visible})
+		visible, err := call[[]bool](ctx, Element{obj: arr.ObjectID}, ringsJS)
+		if err != nil {
+			return err
+		}
+		for i, el := range els {
+			out = append(out, TabStop{Role: el.Role, Name: strings.TrimSpace(el.Name), FocusVisible: i < len(visible) && visible[i]})
 		}
 		return nil
 	})
