@@ -47,16 +47,14 @@ const tabOrderJS = `(() => {
 })()`
 
 // ringsJS focuses each stop in turn and tells, for each, whether that
-// showed an indicator: it looks different focused (an outline, a shadow,
-// a border or background of its own). One call for the whole page.
+// showed an indicator: it looks different focused (its outline, shadow,
+// border or background). One call for the whole page.
 const ringsJS = `function() {
 	const look = el => { const cs = getComputedStyle(el); return [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.borderColor, cs.backgroundColor].join("|"); };
 	return Array.from(this, el => {
 		const before = look(el);
 		el.focus();
-		const cs = getComputedStyle(el);
-		return document.activeElement === el && look(el) !== before &&
-			((cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== "none" || cs.borderColor !== "");
+		return document.activeElement === el && look(el) !== before;
 	});
 }`
 

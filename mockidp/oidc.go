@@ -183,7 +183,7 @@ func (srv *Server) cors(methods string, h http.HandlerFunc) http.HandlerFunc {
 			w.Header().Set("Access-Control-Allow-Methods", methods)
 			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 			w.WriteHeader(http.StatusNoContent)
-		case strings.Contains(methods, r.Method):
+		case slices.Contains(strings.Split(methods, ", "), r.Method):
 			h(w, r)
 		default:
 			w.Header().Set("Allow", methods)

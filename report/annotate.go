@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,19 +72,12 @@ func WriteLastRun(path string, res *Results) error {
 // ReadLastFailed lists the flows that failed or were flaky in the run
 // recorded in path (a last-run.json or a results run.json).
 func ReadLastFailed(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	res, err := readRun(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no earlier run recorded in %s", path)
 	}
 	if err != nil {
 		return nil, err
-	}
-	var res Results
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if res.Version != ResultsVersion {
-		return nil, fmt.Errorf("%s: results of format %d; this kapu reads format %d", path, res.Version, ResultsVersion)
 	}
 	return res.Failed(), nil
 }

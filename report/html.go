@@ -27,7 +27,6 @@ type htmlData struct {
 	Took                           string
 	Total                          int
 	Passed, Failed, Flaky, Skipped int
-	Shards                         string
 	Flows                          []htmlFlow
 }
 

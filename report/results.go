@@ -326,23 +326,16 @@ func writeJSON(path string, v any) error {
 
 // ReadResults reads the results kapu run --results wrote to dir.
 func ReadResults(dir string) (*Results, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	res, err := readRun(filepath.Join(dir, "run.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no run.json: not the results of kapu run --results", dir)
 	}
 	if err != nil {
 		return nil, err
 	}
-	var res Results
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%s/run.json: %w", dir, err)
-	}
-	if res.Version != ResultsVersion {
-		return nil, fmt.Errorf("%s: results of format %d; this kapu reads format %d", dir, res.Version, ResultsVersion)
-	}
 	res.dir = dir
 	for _, f := range res.Flows {
-		f.src = &res
+		f.src = res
 		files, _ := filepath.Glob(filepath.Join(dir, "flows", fmt.Sprintf("%04d-*.json", f.Order)))
 		for _, p := range files {
 			var a AttemptResult
@@ -358,6 +351,23 @@ func ReadResults(dir string) (*Results, error) {
 			}
 		}
 		slices.SortFunc(f.Attempts, func(a, b *AttemptResult) int { return a.N - b.N })
+	}
+	return res, nil
+}
+
+// readRun reads a run.json or last-run.json: the results without their
+// attempts. A missing file is os.ErrNotExist.
+func readRun(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if res.Version != ResultsVersion {
+		return nil, fmt.Errorf("%s: results of format %d; this kapu reads format %d", path, res.Version, ResultsVersion)
 	}
 	return &res, nil
 }
