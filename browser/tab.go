@@ -22,16 +22,17 @@ type Tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	frame cdp.FrameID
-	nav   navCount
-	gone  <-chan struct{}
+	mu      sync.Mutex
+	frame   cdp.FrameID
+	nav     navCount
+	changed chan struct{} // closed (and replaced) when nav changes
+	gone    <-chan struct{}
 }
 
 // NewTab opens a tab in a new browser context.
 func (b *Browser) NewTab(ctx context.Context) (*Tab, error) {
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	t := &Tab{b: b, ctx: tctx, cancel: cancel}
+	t := &Tab{b: b, ctx: tctx, cancel: cancel, changed: make(chan struct{})}
 	// The first run opens the tab and binds its life to the context it
 	// gets: give it the tab's own, and bound the wait by ctx here.
 	opened := make(chan error, 1)
@@ -70,26 +71,34 @@ type navCount struct {
 	loading                     bool
 }
 
-// event tracks the main frame's navigations. It runs in the tab's loop.
+// event tracks the main frame's navigations and wakes those waiting for
+// one. It runs in the tab's loop.
 func (t *Tab) event(ev any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch e := ev.(type) {
 	case *page.EventFrameRequestedNavigation:
-		if e.FrameID == t.frame {
-			t.nav.requested++
+		if e.FrameID != t.frame {
+			return
 		}
+		t.nav.requested++
 	case *page.EventFrameStartedLoading:
-		if e.FrameID == t.frame {
-			t.nav.started++
-			t.nav.loading = true
+		if e.FrameID != t.frame {
+			return
 		}
+		t.nav.started++
+		t.nav.loading = true
 	case *page.EventFrameStoppedLoading:
-		if e.FrameID == t.frame {
-			t.nav.stopped++
-			t.nav.loading = false
+		if e.FrameID != t.frame {
+			return
 		}
+		t.nav.stopped++
+		t.nav.loading = false
+	default:
+		return
 	}
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
 // Close closes the tab and its browser context.
@@ -201,29 +210,27 @@ func (t *Tab) settle(ctx context.Context, before navCount) error {
 		return nil // no navigation
 	}
 	// A requested navigation that never starts loading (a 204, say) is given
-	// up after a while; one that started is waited for until it stops.
-	startBy := time.Now().Add(2 * time.Second)
-	var loaded, crashed bool
-	err = poll.Until(ctx, poll.Load, func() bool {
-		select {
-		case <-t.gone:
-			crashed = true
-			return true
-		default:
+	// up after a while; one that started is waited for until it stops. The
+	// tab's navigation events wake the wait: no polling.
+	startBy := time.NewTimer(2 * time.Second)
+	defer startBy.Stop()
+	for {
+		now, changed := t.navState()
+		if now.stopped > before.stopped && !now.loading {
+			return t.waitReady(ctx)
 		}
-		now = t.navCount()
-		loaded = now.stopped > before.stopped && !now.loading
-		return loaded || now.started == before.started && time.Now().After(startBy)
-	})
-	switch {
-	case err != nil:
-		return fmt.Errorf("wait for the page to load: %w", err)
-	case crashed:
-		return ErrCrashed
-	case loaded:
-		return t.waitReady(ctx)
+		select {
+		case <-changed:
+		case <-startBy.C:
+			if t.navCount().started == before.started {
+				return nil
+			}
+		case <-t.gone:
+			return ErrCrashed
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the page to load: %w", ctx.Err())
+		}
 	}
-	return nil
 }
 
 // waitReady waits until the document is complete.
@@ -239,9 +246,15 @@ func (t *Tab) waitReady(ctx context.Context) error {
 }
 
 func (t *Tab) navCount() navCount {
+	n, _ := t.navState()
+	return n
+}
+
+// navState is the navigation count and a channel closed when it changes.
+func (t *Tab) navState() (navCount, <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.nav
+	return t.nav, t.changed
 }
 
 // URL returns the page's address.
