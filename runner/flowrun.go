@@ -168,9 +168,13 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 
 // teardown runs the flow's after steps, passed or failed, on a clock of
 // their own: a flow that ran out of time still undoes what it did. It is
-// skipped when the flow never set a variable it needs (nothing to undo).
-// A failure says which accounts may be left changed.
+// skipped when the flow never set a variable it needs, or when the target
+// goes away with the flow (nothing to undo). A failure says which
+// accounts may be left changed.
 func (fr *flowRun) teardown(ctx context.Context, limit time.Duration) ([]StepResult, string) {
+	if fr.t.Disposable {
+		return []StepResult{{Text: "after: not run: the flow's own mock goes away with what it changed", Status: NotRun}}, ""
+	}
 	for _, name := range fr.f.AfterNeeds {
 		if _, ok := fr.vars[name]; !ok {
 			return []StepResult{{Text: "after: not run: ${" + name + "} was never set, so there is nothing to undo", Status: NotRun}}, ""

@@ -40,6 +40,10 @@ type Target struct {
 	TestAPI bool
 	Real    bool // moving the clock takes real time
 	Shared  bool // other flows see the same IdP clock
+	// Disposable: the target lives for this flow attempt only (the bundled
+	// mock's one per flow); what the flow changed goes with it, so its
+	// after: steps have nothing to undo and are not run.
+	Disposable bool
 }
 
 // Targets gives each flow attempt its target, and a func to release it.

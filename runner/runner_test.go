@@ -24,7 +24,8 @@ import (
 
 // mockTargets gives each flow its own mock on loopback.
 type mockTargets struct {
-	noAPI bool
+	noAPI      bool
+	disposable bool // Target.Disposable, like the bundled mock's
 }
 
 type users struct{ c *testapi.Client }
@@ -44,7 +45,7 @@ func (m mockTargets) Target(ctx context.Context, f *flow.Flow) (runner.Target, f
 	if m.noAPI {
 		return runner.Target{BaseURL: ts.URL, Clock: api}, ts.Close, nil
 	}
-	return runner.Target{BaseURL: ts.URL, Clock: api, Users: users{api}, TestAPI: true}, ts.Close, nil
+	return runner.Target{BaseURL: ts.URL, Clock: api, Users: users{api}, TestAPI: true, Disposable: m.disposable}, ts.Close, nil
 }
 
 func load(t *testing.T, files ...string) []*flow.Flow {
@@ -404,6 +405,14 @@ after:
 	}
 	if r := byCase["nothing to undo"]; !strings.Contains(texts(r), "after: not run: ${nyom} was never set") || strings.Contains(texts(r), "passed after:") {
 		t.Errorf("a teardown with nothing to undo ran:\n%s", texts(r))
+	}
+	// A target that goes away with the flow: nothing to undo either, and
+	// the failing teardown is not run to fail.
+	sum, _ = collect(t, flows, mockTargets{disposable: true}, runner.Options{Workers: 2})
+	for _, r := range sum.Results {
+		if !strings.Contains(texts(r), "after: not run: the flow's own mock goes away") || strings.Contains(texts(r), "passed after:") || strings.Contains(r.Err, "teardown") {
+			t.Errorf("%s: the teardown ran on a disposable target:\n%s\n%s", r.Flow.Case, r.Err, texts(r))
+		}
 	}
 }
 

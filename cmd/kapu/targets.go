@@ -173,5 +173,5 @@ func (t *targets) Target(ctx context.Context, _ *flow.Flow) (runner.Target, func
 		defer cancel()
 		hs.Shutdown(sctx)
 	}
-	return runner.Target{BaseURL: base, Clock: api, Users: apiUsers{api}, TestAPI: true}, release, nil
+	return runner.Target{BaseURL: base, Clock: api, Users: apiUsers{api}, TestAPI: true, Disposable: true}, release, nil
 }
