@@ -236,7 +236,11 @@ func (r *run) work(ctx context.Context, flows []*flow.Flow) []*Result {
 	results := make([]*Result, len(flows))
 	r.slots = newSlots(r.opts.Workers)
 	var wg sync.WaitGroup
-	for i := range flows {
+	workers := r.opts.Workers
+	if r.opts.Pause != nil {
+		workers = 1 // --step: in the suite's order
+	}
+	for _, i := range startOrder(flows, workers) {
 		if r.slots.acquire(ctx, false) != nil {
 			break
 		}
