@@ -80,5 +80,12 @@ func (c *Clock) set(t time.Time) {
 	c.offset = t.Sub(c.wall())
 }
 
+// copy is a clock of its own at c's time, frozen or running as c is.
+func (c *Clock) copy() *Clock {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &Clock{wall: c.wall, frozen: c.frozen, at: c.at, offset: c.offset}
+}
+
 // Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) { c.Apply(ClockChange{Advance: d}) }

@@ -28,6 +28,7 @@ const (
 
 type dapRequest struct {
 	created  time.Time // on the IdP clock
+	clock    *Clock    // the IdP clock, or the clock scope of the flow that started it
 	seq      uint64    // order of creation, whatever the clock does
 	approved string    // the approving user, "" while waiting
 	used     bool
@@ -46,7 +47,7 @@ type dapStore struct {
 
 const defaultMaxDAP = 10_000
 
-func (srv *Server) dapAdd(token string) {
+func (srv *Server) dapAdd(token string, clock *Clock) {
 	d := &srv.dap
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -68,7 +69,7 @@ func (srv *Server) dapAdd(token string) {
 		}
 	}
 	d.seq++
-	d.m[token] = &dapRequest{created: srv.clock.Now(), seq: d.seq}
+	d.m[token] = &dapRequest{created: clock.Now(), clock: clock, seq: d.seq}
 }
 
 func (d *dapStore) len() int {
@@ -106,13 +107,13 @@ const (
 )
 
 func (srv *Server) dapExpired(r *dapRequest) bool {
-	return !srv.fault(FaultDAPNoExpiry) && !srv.clock.Now().Before(r.created.Add(DAPLifetime))
+	return !srv.fault(FaultDAPNoExpiry) && !r.clock.Now().Before(r.created.Add(DAPLifetime))
 }
 
 // dapStart shows the waiting page with a fresh one-time URL.
 func (srv *Server) dapStart(w http.ResponseWriter, r *http.Request, s *session) {
 	token := randomHex(16)
-	srv.dapAdd(token)
+	srv.dapAdd(token, srv.clockOf(r))
 	srv.sessions.update(s, func(s *session) { s.dapToken = token })
 	srv.showDAP(w, r, s, token, dapWaiting)
 }
@@ -225,7 +226,7 @@ func (srv *Server) dapPhonePost(w http.ResponseWriter, r *http.Request, s *sessi
 	v := srv.sessions.view(s)
 	user := v.user
 	if user == "" {
-		info, err := srv.store.CheckPassword(f["username"], f["password"])
+		info, err := srv.accounts(r).CheckPassword(f["username"], f["password"])
 		if err != nil {
 			p := page{Title: "DÁP jóváhagyás", Action: "/dap/jovahagyas/" + token, Alert: alertBadLogin, Username: f["username"]}
 			srv.render(w, http.StatusOK, "dapphone", s, p)

@@ -98,7 +98,9 @@ type oidcToken struct {
 }
 
 // grants is a bounded store of one-time or expiring values, by a random
-// key, with expiry on the IdP clock.
+// key, with expiry on the clock each was made on: the IdP clock, or the
+// clock scope of the flow whose browser got it (the app's back-channel
+// call that redeems it carries no cookie).
 type grants[T any] struct {
 	mu  sync.Mutex
 	m   map[string]grant[T]
@@ -106,12 +108,14 @@ type grants[T any] struct {
 }
 
 type grant[T any] struct {
-	v   T
-	exp time.Time
-	seq uint64
+	v     T
+	exp   time.Time
+	seq   uint64
+	clock *Clock
 }
 
-func (g *grants[T]) put(now time.Time, v T, ttl time.Duration) string {
+func (g *grants[T]) put(clock *Clock, v T, ttl time.Duration) string {
+	now := clock.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.m == nil {
@@ -120,7 +124,7 @@ func (g *grants[T]) put(now time.Time, v T, ttl time.Duration) string {
 	if len(g.m) >= maxOIDCGrants {
 		oldest, oldestSeq := "", g.seq+1
 		for k, e := range g.m {
-			if !now.Before(e.exp) {
+			if !e.clock.Now().Before(e.exp) {
 				delete(g.m, k)
 			} else if e.seq < oldestSeq {
 				oldest, oldestSeq = k, e.seq
@@ -132,23 +136,24 @@ func (g *grants[T]) put(now time.Time, v T, ttl time.Duration) string {
 	}
 	g.seq++
 	k := randomHex(32)
-	g.m[k] = grant[T]{v: v, exp: now.Add(ttl), seq: g.seq}
+	g.m[k] = grant[T]{v: v, exp: now.Add(ttl), seq: g.seq, clock: clock}
 	return k
 }
 
-// get returns the value of k if it has not expired; take also deletes it.
-func (g *grants[T]) get(now time.Time, k string, take bool) (T, bool) {
+// get returns the value of k, and the clock it was made on, if it has not
+// expired; take also deletes it.
+func (g *grants[T]) get(k string, take bool) (T, *Clock, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e, ok := g.m[k]
 	if take {
 		delete(g.m, k)
 	}
-	if !ok || !now.Before(e.exp) {
+	if !ok || !e.clock.Now().Before(e.exp) {
 		var zero T
-		return zero, false
+		return zero, nil, false
 	}
-	return e.v, true
+	return e.v, e.clock, true
 }
 
 func (g *grants[T]) reset() {
@@ -342,7 +347,7 @@ func (srv *Server) answerOIDC(w http.ResponseWriter, r *http.Request, app *appRe
 		srv.oidcRedirect(w, r, *app.oidc, url.Values{"error": {"access_denied"}, "error_description": {l.method.Name + " does not satisfy the acr_values of the request"}})
 		return
 	}
-	code := srv.oidc.codes.put(srv.clock.Now(), oidcCode{req: *app.oidc, login: l}, codeValidFor)
+	code := srv.oidc.codes.put(srv.clockOf(r), oidcCode{req: *app.oidc, login: l}, codeValidFor)
 	srv.oidcRedirect(w, r, *app.oidc, url.Values{"code": {code}})
 }
 
@@ -395,13 +400,13 @@ func (srv *Server) oidcToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only grant_type=authorization_code is supported")
 		return
 	}
-	now := srv.clock.Now()
-	code, ok := srv.oidc.codes.get(now, r.PostForm.Get("code"), true) // once, right or wrong
+	code, clock, ok := srv.oidc.codes.get(r.PostForm.Get("code"), true) // once, right or wrong
 	if err := checkCode(code, ok, c, r.PostForm); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", err.Error())
 		return
 	}
-	access := srv.oidc.tokens.put(now, oidcToken{user: code.login.user, client: c.ID}, tokenValidFor)
+	now := clock.Now()
+	access := srv.oidc.tokens.put(clock, oidcToken{user: code.login.user, client: c.ID}, tokenValidFor)
 	idToken, err := srv.idToken(r, code, access, now)
 	if err != nil {
 		srv.log.Error("oidc", "err", err)
@@ -486,7 +491,7 @@ func (srv *Server) oidcUserinfo(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_request", "an Authorization: Bearer access token is needed")
 		return
 	}
-	t, ok := srv.oidc.tokens.get(srv.clock.Now(), strings.TrimSpace(tok), false)
+	t, _, ok := srv.oidc.tokens.get(strings.TrimSpace(tok), false)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "the access token is unknown or expired")

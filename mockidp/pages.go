@@ -185,7 +185,7 @@ func (srv *Server) start(w http.ResponseWriter, r *http.Request, s *session) {
 // loggedIn ends a login: back to the app whose request it answers, if
 // any (SPEC §8: no consent page), else to next.
 func (srv *Server) loggedIn(w http.ResponseWriter, r *http.Request, s *session, user string, m Method, next string) {
-	l := login{user: user, method: m, at: srv.clock.Now()}
+	l := login{user: user, method: m, at: srv.clockOf(r).Now()}
 	var app *appRequest
 	srv.sessions.update(s, func(s *session) {
 		switch app = s.app; {
@@ -227,7 +227,7 @@ func (srv *Server) passwordPost(plus bool) handler {
 			return
 		}
 		username := f["username"]
-		info, err := srv.store.CheckPassword(username, f["password"])
+		info, err := srv.accounts(r).CheckPassword(username, f["password"])
 		if err != nil {
 			alert := alertBadLogin
 			if _, known := srv.store.Info(username); !known && srv.fault(FaultDistinctAlerts) {
@@ -242,7 +242,7 @@ func (srv *Server) passwordPost(plus bool) handler {
 			srv.loggedIn(w, r, s, info.Username, MethodPassword, "/ugyfelkapu/fiok")
 			return
 		}
-		if err := srv.store.CanUsePlus(info.Username); err != nil {
+		if err := srv.accounts(r).CanUsePlus(info.Username); err != nil {
 			srv.render(w, http.StatusOK, "password", s, passwordPageData(plus, username, alertNotEnrolled))
 			return
 		}
@@ -266,7 +266,7 @@ func (srv *Server) codePage(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	p := page{Title: "Azonosítás hitelesítő alkalmazással"}
 	// SPEC §7: a locked user still reaches the code page, with the alert.
-	if srv.store.Locked(v.plusUser) {
+	if srv.accounts(r).Locked(v.plusUser) {
 		p.Alert = alertLocked
 	}
 	srv.render(w, http.StatusOK, "code", s, p)
@@ -282,7 +282,7 @@ func (srv *Server) codePost(w http.ResponseWriter, r *http.Request, s *session) 
 		srv.redirect(w, r, "/plusz")
 		return
 	}
-	err := srv.store.CheckCode(v.plusUser, f["code"])
+	err := srv.accounts(r).CheckCode(v.plusUser, f["code"])
 	if srv.afterCodeCheck != nil {
 		srv.afterCodeCheck()
 	}
@@ -383,7 +383,7 @@ func (srv *Server) showEnroll(w http.ResponseWriter, r *http.Request, s *session
 	if u == "" {
 		return
 	}
-	secret, confirmed, err := srv.store.Enroll(u)
+	secret, confirmed, err := srv.accounts(r).Enroll(u)
 	switch {
 	case errors.Is(err, account.ErrEnrolled):
 		srv.redirect(w, r, "/ugyfelkapu/fiok")
@@ -428,11 +428,11 @@ func (srv *Server) enrollPost(w http.ResponseWriter, r *http.Request, s *session
 	if u == "" {
 		return
 	}
-	if _, _, err := srv.store.Enroll(u); errors.Is(err, account.ErrEnrolled) {
+	if _, _, err := srv.accounts(r).Enroll(u); errors.Is(err, account.ErrEnrolled) {
 		srv.redirect(w, r, "/ugyfelkapu/fiok")
 		return
 	}
-	_, err := srv.store.ConfirmEnrollment(u, f["password"], f["code"])
+	_, err := srv.accounts(r).ConfirmEnrollment(u, f["password"], f["code"])
 	switch {
 	case err == nil:
 		srv.redirect(w, r, "/ugyfelkapu/plusz/torlokod")
@@ -452,7 +452,7 @@ func (srv *Server) showRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 	if u == "" {
 		return
 	}
-	rc, err := srv.store.Recovery(u)
+	rc, err := srv.accounts(r).Recovery(u)
 	if err != nil {
 		srv.redirect(w, r, "/ugyfelkapu/plusz/osszerendeles")
 		return
@@ -470,7 +470,7 @@ func (srv *Server) recoveryPost(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	_, saved := f["saved"]
-	switch err := srv.store.Finish(u, saved); {
+	switch err := srv.accounts(r).Finish(u, saved); {
 	case err == nil:
 		srv.sessions.update(s, func(s *session) { s.enrolled = true })
 		srv.redirect(w, r, "/ugyfelkapu/plusz/kesz")
@@ -510,7 +510,7 @@ func (srv *Server) revokePage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	p := page{Title: "Ügyfélkapu+ megszüntetése"}
-	if srv.store.Locked(u) {
+	if srv.accounts(r).Locked(u) {
 		p.Alert = alertLocked
 	}
 	srv.render(w, http.StatusOK, "revoke", s, p)
@@ -526,7 +526,7 @@ func (srv *Server) revokePost(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	alert := ""
-	switch err := srv.store.Revoke(u, f["recovery"]); {
+	switch err := srv.accounts(r).Revoke(u, f["recovery"]); {
 	case err == nil:
 		// Ending Ügyfélkapu+ ends the user's Ügyfélkapu+ sessions everywhere.
 		srv.sessions.endPlus(u)

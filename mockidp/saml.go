@@ -171,7 +171,7 @@ func (srv *Server) idp(r *http.Request) (*saml.IdentityProvider, error) {
 	}
 	base, _ := url.Parse(srv.origin(r))
 	valid := validFor
-	clk := &samlClock{Clock: clockwork.NewRealClock(), came: time.Now(), idp: srv.clock}
+	clk := &samlClock{Clock: clockwork.NewRealClock(), came: time.Now(), idp: srv.clockOf(r)}
 	if came, ok := r.Context().Value(cameKey{}).(time.Time); ok {
 		clk.came = came
 	}

@@ -104,6 +104,7 @@ type Server struct {
 	signErr  error
 	samlSPs  *samlSPs
 	oidc     *oidcProvider
+	scopes   clockScopes // the test API's per-flow clocks
 
 	afterCodeCheck func() // tests: runs between the code check and the login
 }
@@ -249,6 +250,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	r = s.withScope(r)
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if v := recover(); v != nil {

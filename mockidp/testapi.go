@@ -144,13 +144,34 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// clockState answers both clock calls. Scopes announces the clock scopes
+// (clockscope.go); Scope names the one answered for, "" for the IdP clock.
 type clockState struct {
 	Now    string `json:"now"`
 	Frozen bool   `json:"frozen"`
+	Scopes bool   `json:"scopes"`
+	Scope  string `json:"scope,omitempty"`
 }
 
 func (srv *Server) getClock(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, clockState{srv.clock.Now().Format(time.RFC3339Nano), srv.clock.Frozen()})
+	c, name, ok := srv.scopeParam(w, r.URL.Query().Get("scope"), r.URL.Query().Has("scope"))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, clockState{c.Now().Format(time.RFC3339Nano), c.Frozen(), true, name})
+}
+
+// scopeParam is the clock a call names: the IdP clock without a scope,
+// else that scope's, made as a copy of the IdP clock when new.
+func (srv *Server) scopeParam(w http.ResponseWriter, name string, given bool) (*Clock, string, bool) {
+	if !given {
+		return srv.clock, "", true
+	}
+	if !validScope(name) {
+		jsonError(w, http.StatusBadRequest, "scope %q: want 1 to 64 of A-Z a-z 0-9 - _", name)
+		return nil, "", false
+	}
+	return srv.scopes.get(name, srv.clock), name, true
 }
 
 func (srv *Server) postClock(w http.ResponseWriter, r *http.Request) {
@@ -158,8 +179,17 @@ func (srv *Server) postClock(w http.ResponseWriter, r *http.Request) {
 		Set     *string `json:"set"`
 		Advance *string `json:"advance"`
 		Freeze  *bool   `json:"freeze"`
+		Scope   *string `json:"scope"`
 	}
 	if !decode(w, r, &req) {
+		return
+	}
+	name := ""
+	if req.Scope != nil {
+		name = *req.Scope
+	}
+	c, name, ok := srv.scopeParam(w, name, req.Scope != nil)
+	if !ok {
 		return
 	}
 	change := ClockChange{Freeze: req.Freeze}
@@ -187,8 +217,8 @@ func (srv *Server) postClock(w http.ResponseWriter, r *http.Request) {
 		}
 		change.Advance = d
 	}
-	now, frozen := srv.clock.Apply(change)
-	writeJSON(w, http.StatusOK, clockState{now.Format(time.RFC3339Nano), frozen})
+	now, frozen := c.Apply(change)
+	writeJSON(w, http.StatusOK, clockState{now.Format(time.RFC3339Nano), frozen, true, name})
 }
 
 func (srv *Server) postUser(w http.ResponseWriter, r *http.Request) {

@@ -82,7 +82,12 @@ func DefaultPolicy() Policy {
 
 // Store holds every user. It is safe for concurrent use.
 type Store struct {
-	clock  clock
+	clock clock
+	*state
+}
+
+// state is the users, shared by a store and its views (At).
+type state struct {
 	policy Policy
 
 	mu    sync.Mutex
@@ -140,7 +145,16 @@ func NewStore(c clock, p Policy) *Store {
 	if p.Skew < 0 || p.Skew > 2 {
 		p.Skew = 1
 	}
-	return &Store{clock: c, policy: p, users: map[string]*user{}}
+	return &Store{clock: c, state: &state{policy: p, users: map[string]*user{}}}
+}
+
+// At is the same users seen on another clock: a flow's own clock on a
+// shared mock (the test API's clock scopes). nil: s itself.
+func (s *Store) At(c clock) *Store {
+	if c == nil {
+		return s
+	}
+	return &Store{clock: c, state: s.state}
 }
 
 // Add creates a user. A seed with a secret is already enrolled.
