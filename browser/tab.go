@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -299,6 +300,20 @@ func (t *Tab) Screenshot(ctx context.Context) ([]byte, error) {
 		return err
 	})
 	return b, err
+}
+
+// SetCookie gives the tab's browser context a cookie for the site of
+// rawURL (HttpOnly, SameSite Lax), before it opens a page there.
+func (t *Tab) SetCookie(ctx context.Context, rawURL, name, value string) error {
+	return t.run(ctx, func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
+			Name: name, Value: value, URL: rawURL, Path: "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteLax,
+		})
+		if err != nil {
+			return fmt.Errorf("set cookie %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // Evaluate runs a JavaScript expression in the page, for the runner's

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,6 +87,18 @@ func (r *run) claim(ctx context.Context, f *flow.Flow, t *Target) (accounts []Ac
 		undo = append(undo, r.shared.RUnlock)
 		return accounts, done, nil
 	}
+	if t.Scope != nil { // a clock of its own: no turns, nothing to put back
+		t.ClockScope = "kapu-" + rand.Text()
+		t.Clock = t.Scope(t.ClockScope)
+		// The scope is made now (a first reading), before any page the flow
+		// opens can start something on the IdP clock instead.
+		if _, err := t.Clock.Now(ctx); err != nil {
+			return nil, done, fmt.Errorf("make the flow's clock scope: %w", err)
+		}
+		r.shared.RLock()
+		undo = append(undo, r.shared.RUnlock)
+		return accounts, done, nil
+	}
 	r.shared.Lock() // alone: it moves the IdP clock every flow sees
 	undo = append(undo, r.shared.Unlock)
 	if k, ok := t.Clock.(clockKeeper); ok {
@@ -125,7 +138,7 @@ func (r *run) attempt(ctx context.Context, f *flow.Flow, attempt int) (Status, s
 	fctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	fr := &flowRun{r: r, f: f, t: t, attempt: attempt, vars: map[string]string{}, secretVars: map[string]bool{}, accounts: accounts}
-	tab, err := r.tab(fctx)
+	tab, err := fr.newTab(fctx)
 	if err != nil {
 		return Failed, r.mask.mask(err.Error()), "", nil
 	}
@@ -201,6 +214,20 @@ func (fr *flowRun) teardown(ctx context.Context, limit time.Duration) ([]StepRes
 		return out, fmt.Sprintf("teardown failed: %s; %s may be left changed", res.Err, who)
 	}
 	return out, ""
+}
+
+// newTab opens a tab (a device) of the flow, on the flow's clock scope
+// when it has one.
+func (fr *flowRun) newTab(ctx context.Context) (*browser.Tab, error) {
+	t, err := fr.r.tab(ctx)
+	if err != nil || fr.t.ClockScope == "" {
+		return t, err
+	}
+	if err := t.SetCookie(ctx, fr.t.BaseURL, fr.t.ScopeCookie, fr.t.ClockScope); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("put the tab on the flow's clock: %w", err)
+	}
+	return t, nil
 }
 
 func (fr *flowRun) set(name, val string, secret bool) {

@@ -62,7 +62,7 @@ func (fr *flowRun) device(ctx context.Context, s flow.Device) (string, error) {
 		fr.tab = t
 		return "device " + s.Name, nil
 	}
-	t, err := fr.r.tab(ctx)
+	t, err := fr.newTab(ctx)
 	if err != nil {
 		return "device " + s.Name + " (new)", err
 	}

@@ -44,6 +44,14 @@ type Target struct {
 	// mock's one per flow); what the flow changed goes with it, so its
 	// after: steps have nothing to undo and are not run.
 	Disposable bool
+	// Scope, when the target offers clock scopes (a clock per flow, SPEC
+	// 3), is the clock of the scope name; a flow that moves the clock of a
+	// shared target then runs beside the others on its own clock, its
+	// browsers carrying ClockScope in the cookie ScopeCookie. nil: such
+	// flows take turns on the one clock.
+	Scope       func(name string) Clock
+	ScopeCookie string
+	ClockScope  string // set by the runner for the flow that has one
 }
 
 // Targets gives each flow attempt its target, and a func to release it.

@@ -311,12 +311,77 @@ func needAxe(t *testing.T) {
 
 // sharedTarget is one mock that every flow shares, its clock running.
 type sharedTarget struct {
-	url string
-	api *testapi.Client
+	url    string
+	api    *testapi.Client
+	scopes bool // offer the test API's clock scopes
 }
 
 func (s sharedTarget) Target(context.Context, *flow.Flow) (runner.Target, func(), error) {
-	return runner.Target{BaseURL: s.url, Clock: s.api, Users: users{s.api}, TestAPI: true, Shared: true}, func() {}, nil
+	t := runner.Target{BaseURL: s.url, Clock: s.api, Users: users{s.api}, TestAPI: true, Shared: true}
+	if s.scopes {
+		t.Scope = func(name string) runner.Clock { return s.api.Scoped(name) }
+		t.ScopeCookie = testapi.ScopeCookie
+	}
+	return t, func() {}, nil
+}
+
+// On one shared mock with clock scopes, flows that move the clock run side
+// by side, each on its own clock (a DÁP URL its browser made expires when
+// its clock moves; the phone is another browser context of the flow), and
+// the IdP clock stays as it was. Without scopes they take turns.
+func TestClockScopesRunSideBySide(t *testing.T) {
+	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	flows := load(t, writeFlow(t, `name: saját óra
+needs: test-api
+before:
+  - user: fresh
+  - open: /
+  - click: DÁP mobilalkalmazás
+  - scan: QR-kód
+    as: dap
+cases:
+  - name: egy
+    steps:
+      - clock: {advance: 2m}
+      - device: phone
+      - open: "${dap}"
+      - expect: {absent: Jóváhagyás}
+  - name: kettő
+    steps:
+      - clock: {advance: 2m}
+      - device: phone
+      - open: "${dap}"
+      - expect: {absent: Jóváhagyás}
+`))
+	overlapped := func(evs []runner.Event) bool {
+		started := 0
+		for _, ev := range evs {
+			switch ev.Kind {
+			case runner.FlowStart:
+				started++
+			case runner.FlowEnd:
+				return started == 2
+			}
+		}
+		return false
+	}
+	for _, scopes := range []bool{true, false} {
+		sum, evs := collect(t, flows, sharedTarget{ts.URL, testapi.New(ts.URL), scopes}, runner.Options{Workers: 2})
+		if sum.Passed != 2 {
+			t.Fatalf("scopes %v: %+v", scopes, sum)
+		}
+		if got := overlapped(evs); got != scopes {
+			t.Errorf("scopes %v: the two clock-moving flows ran at once: %v", scopes, got)
+		}
+		if d := srv.Clock().Now().Sub(time.Now()); d > 5*time.Second || d < -5*time.Second || srv.Clock().Frozen() {
+			t.Errorf("scopes %v: after the flows the IdP clock is %v off the wall clock, frozen %v", scopes, d, srv.Clock().Frozen())
+		}
+	}
 }
 
 // A flow that moved a shared target's clock puts it back as found: at the
@@ -335,7 +400,7 @@ steps:
   - clock: {advance: 10m}
   - open: /
 `))
-	sum, _ := collect(t, flows, sharedTarget{ts.URL, testapi.New(ts.URL)}, runner.Options{Workers: 1})
+	sum, _ := collect(t, flows, sharedTarget{ts.URL, testapi.New(ts.URL), false}, runner.Options{Workers: 1})
 	if sum.Passed != 1 {
 		t.Fatalf("summary %+v", sum)
 	}

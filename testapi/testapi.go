@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -20,6 +21,9 @@ var ErrNoAPI = errors.New("the target has no test API (/__kapu/)")
 // Client talks to one target's test API.
 type Client struct {
 	Base string // the target's base URL
+	// Scope is the clock scope the clock calls go to ("": the IdP clock):
+	// see Scoped.
+	Scope string
 	HTTP *http.Client
 }
 
@@ -38,6 +42,7 @@ type User struct {
 type clockState struct {
 	Now    time.Time `json:"now"`
 	Frozen bool      `json:"frozen"`
+	Scopes bool      `json:"scopes"`
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
@@ -99,22 +104,58 @@ func (c *Client) Probe(ctx context.Context) (bool, error) {
 	return err == nil, err
 }
 
-// Now is the IdP's time.
+// ScopeCookie is the cookie that puts a browser's requests on a clock
+// scope (SPEC 3, optional): its value is the scope's name.
+const ScopeCookie = "kapu_clock"
+
+// Scopes tells whether the target offers clock scopes: a clock per flow,
+// which the flow's browsers use through ScopeCookie ("scopes": true on
+// GET /__kapu/clock). Without them, flows that move the clock of a shared
+// target take turns.
+func (c *Client) Scopes(ctx context.Context) bool {
+	var st clockState
+	return c.do(ctx, http.MethodGet, "/__kapu/clock", nil, &st) == nil && st.Scopes
+}
+
+// Scoped is a client whose clock calls go to the clock scope name; users
+// and reset stay the target's.
+func (c *Client) Scoped(name string) *Client {
+	s := *c
+	s.Scope = name
+	return &s
+}
+
+// clockCall is a POST /__kapu/clock body, with the scope when there is one.
+func (c *Client) clockCall(fields map[string]any) map[string]any {
+	if c.Scope != "" {
+		fields["scope"] = c.Scope
+	}
+	return fields
+}
+
+func (c *Client) clockPath() string {
+	if c.Scope == "" {
+		return "/__kapu/clock"
+	}
+	return "/__kapu/clock?scope=" + url.QueryEscape(c.Scope)
+}
+
+// Now is the IdP's time (the scope's, for a scoped client).
 func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	var st clockState
-	err := c.do(ctx, http.MethodGet, "/__kapu/clock", nil, &st)
+	err := c.do(ctx, http.MethodGet, c.clockPath(), nil, &st)
 	return st.Now, err
 }
 
 // Advance freezes the IdP clock and moves it on by d, in one call: a
 // flow that moves time works whether the clock was running or not.
 func (c *Client) Advance(ctx context.Context, d time.Duration) error {
-	return c.do(ctx, http.MethodPost, "/__kapu/clock", map[string]any{"freeze": true, "advance": d.String()}, nil)
+	return c.do(ctx, http.MethodPost, "/__kapu/clock", c.clockCall(map[string]any{"freeze": true, "advance": d.String()}), nil)
 }
 
 // Freeze stops the IdP clock where it is.
 func (c *Client) Freeze(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "/__kapu/clock", map[string]any{"freeze": true}, nil)
+	return c.do(ctx, http.MethodPost, "/__kapu/clock", c.clockCall(map[string]any{"freeze": true}), nil)
 }
 
 // Keep notes whether the IdP clock runs, and returns what puts it back:

@@ -27,6 +27,7 @@ type targets struct {
 	opts    mockidp.Options
 	host    string
 	api     *testapi.Client
+	scopes  bool   // the test API offers a clock per flow
 	close   func() // stops the one mock of --mock-addr HOST:PORT
 }
 
@@ -97,7 +98,7 @@ func (t *targets) startShared(ctx context.Context, opts mockidp.Options, addr st
 		hs.Shutdown(sctx)
 	}
 	t.base = "http://" + addr
-	t.api = testapi.New(t.base)
+	t.api, t.scopes = testapi.New(t.base), true
 	idp.printIdP(stdout, t.base)
 	return nil
 }
@@ -119,7 +120,7 @@ func (t *targets) probe(ctx context.Context, baseURL string, stderr io.Writer) e
 	res.Body.Close()
 	api := testapi.New(t.base)
 	if ok, _ := api.Probe(pctx); ok {
-		t.api = api
+		t.api, t.scopes = api, api.Scopes(pctx)
 	} else {
 		fmt.Fprintf(stderr, "kapu: %s has no test API: clock moves are real waits; accounts from --users FILE, KAPU_USERS or KAPU_USERNAME/KAPU_PASSWORD/KAPU_NAME\n", t.base)
 	}
@@ -129,6 +130,9 @@ func (t *targets) probe(ctx context.Context, baseURL string, stderr io.Writer) e
 func (t *targets) describe() string {
 	if t.bundled {
 		return "the bundled mock (one per flow, test API on, frozen clock)"
+	}
+	if t.api != nil && t.scopes {
+		return t.base + " (test API, a clock per flow)"
 	}
 	if t.api != nil {
 		return t.base + " (test API, one shared clock)"
@@ -147,7 +151,12 @@ func (u apiUsers) NewUser(ctx context.Context) (runner.User, error) {
 func (t *targets) Target(ctx context.Context, _ *flow.Flow) (runner.Target, func(), error) {
 	if !t.bundled {
 		if t.api != nil {
-			return runner.Target{BaseURL: t.base, Clock: t.api, Users: apiUsers{t.api}, TestAPI: true, Shared: true}, func() {}, nil
+			target := runner.Target{BaseURL: t.base, Clock: t.api, Users: apiUsers{t.api}, TestAPI: true, Shared: true}
+			if t.scopes {
+				target.Scope = func(name string) runner.Clock { return t.api.Scoped(name) }
+				target.ScopeCookie = testapi.ScopeCookie
+			}
+			return target, func() {}, nil
 		}
 		return runner.Target{BaseURL: t.base, Clock: clock.Wall{}, Real: true, Shared: true}, func() {}, nil
 	}
