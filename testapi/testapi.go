@@ -24,7 +24,7 @@ type Client struct {
 	// Scope is the clock scope the clock calls go to ("": the IdP clock):
 	// see Scoped.
 	Scope string
-	HTTP *http.Client
+	HTTP  *http.Client
 }
 
 // New returns a client for the target at base.
