@@ -2,26 +2,22 @@ package runner_test
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/kapu-dev/kapu/flow"
+	"github.com/kapu-dev/kapu/internal/handwritten"
 	"github.com/kapu-dev/kapu/internal/kaputest"
 	"github.com/kapu-dev/kapu/mockidp"
-	"github.com/kapu-dev/kapu/mockidp/account"
-	"github.com/kapu-dev/kapu/otpauth"
-	"github.com/kapu-dev/kapu/qr"
 	"github.com/kapu-dev/kapu/runner"
 )
 
 // BenchmarkFlowVsChromedp runs flows/login.yaml (enrollment through the
-// QR, then login) through kapu, and a hand-written chromedp program that
-// does the same steps on the same started browser with CSS selectors, and
-// reports both and their ratio.
+// QR, then login and logout) through kapu, and a hand-written chromedp
+// program that does the same steps on the same started browser with CSS
+// selectors, each on a fresh mock (kapu's is disposable, as the bundled
+// one: no teardown), and reports both and their ratio.
 func BenchmarkFlowVsChromedp(b *testing.B) {
 	br := kaputest.Browser(b)
 	flows, err := flow.Load("../flows/login.yaml")
@@ -31,7 +27,7 @@ func BenchmarkFlowVsChromedp(b *testing.B) {
 	var kapuT, handT time.Duration
 	for b.Loop() {
 		start := time.Now()
-		sum, err := runner.Run(context.Background(), flows, mockTargets{}, runner.Options{Use: br}, nil)
+		sum, err := runner.Run(context.Background(), flows, mockTargets{disposable: true}, runner.Options{Use: br}, nil)
 		if err != nil || sum.Passed != 1 {
 			b.Fatalf("kapu: %v %+v", err, sum.Results[0])
 		}
@@ -48,8 +44,8 @@ func BenchmarkFlowVsChromedp(b *testing.B) {
 	b.ReportMetric(kapuT.Seconds()/handT.Seconds(), "kapu/chromedp")
 }
 
-// handWritten is the same flow as a person would write it with chromedp:
-// a fresh mock and browser context, CSS selectors, waits on elements.
+// handWritten is the same flow as a person would write it with chromedp
+// (internal/handwritten), on a fresh mock like kapu's bundled one.
 func handWritten(br interface{ Context() context.Context }) error {
 	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: true, Clock: mockidp.FrozenClock(time.Now().UTC())})
 	if err != nil {
@@ -57,61 +53,5 @@ func handWritten(br interface{ Context() context.Context }) error {
 	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	u := "bench-user"
-	srv.Store().Add(mockidpSeed(u))
-	ctx, cancel := chromedp.NewContext(br.Context(), chromedp.WithNewBrowserContext())
-	defer cancel()
-	ctx, cancel2 := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel2()
-	click := func(sel string) chromedp.Action[chromedp.Void] {
-		return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
-	}
-	login := func(code string) error {
-		return chromedp.Do(ctx,
-			chromedp.Navigate(ts.URL+"/"), click(`a[href="/plusz"]`),
-			chromedp.SendKeys(chromedp.CSS("#felhasznalonev"), u), chromedp.SendKeys(chromedp.CSS("#jelszo"), "jelszo-123"),
-			click(`button[type=submit]`), chromedp.WaitVisible(chromedp.CSS("#kod")),
-			chromedp.SendKeys(chromedp.CSS("#kod"), code), click(`button[type=submit]`),
-			chromedp.WaitVisible(chromedp.CSS(`form[action="/kijelentkezes"]`)))
-	}
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(ts.URL+"/"), click(`a[href="/ugyfelkapu"]`),
-		chromedp.SendKeys(chromedp.CSS("#felhasznalonev"), u), chromedp.SendKeys(chromedp.CSS("#jelszo"), "jelszo-123"),
-		click(`button[type=submit]`), click(`form[action="/ugyfelkapu/plusz"] button`),
-		click(`form[action="/ugyfelkapu/plusz/osszerendeles"] button`), chromedp.WaitVisible(chromedp.CSS(`img[alt="QR-kód"]`))); err != nil {
-		return fmt.Errorf("to the QR: %w", err)
-	}
-	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`img[alt="QR-kód"]`)))
-	if err != nil {
-		return err
-	}
-	text, err := qr.Decode(png)
-	if err != nil {
-		return err
-	}
-	key, err := otpauth.Parse(text)
-	if err != nil {
-		return err
-	}
-	code, _ := key.Code(srv.Clock().Now())
-	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#jelszo"), "jelszo-123"), chromedp.SendKeys(chromedp.CSS("#kod"), code),
-		click(`button[type=submit]`), chromedp.WaitVisible(chromedp.CSS("#torlokod")),
-		click("#mentve"), click(`button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`a[href="/ugyfelkapu/fiok"]`))); err != nil {
-		return fmt.Errorf("enroll: %w", err)
-	}
-	srv.Clock().Advance(30 * time.Second)
-	code, _ = key.Code(srv.Clock().Now())
-	if err := login(code); err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
-	if err != nil || !strings.Contains(title, "Sikeres") {
-		return fmt.Errorf("after login: %q %v", title, err)
-	}
-	return nil
-}
-
-func mockidpSeed(u string) account.Seed {
-	return account.Seed{Username: u, Password: "jelszo-123", Name: "Teszt Elek"}
+	return handwritten.Login(br.Context(), ts.URL)
 }

@@ -12,7 +12,7 @@ import (
 
 // startMock runs kapu mockidp as its own process, seeded with the pool,
 // its clock running and without the test API: a staging deployment.
-func startMock(t *testing.T, args ...string) string {
+func startMock(t testing.TB, args ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
