@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kapu-dev/kapu/internal/poll"
 )
 
 // Chromium's profile directory must go even when kapu is killed with
@@ -62,15 +64,16 @@ func runReap(_ context.Context, args []string, _, stderr io.Writer) int {
 	}
 	dir := args[0]
 	io.Copy(io.Discard, os.Stdin)
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	// Killed processes go in a moment: look again soon, then less often.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	poll.Until(ctx, poll.Backoff{First: 5 * time.Millisecond, Max: 100 * time.Millisecond}, func() bool {
 		pids := processesUsing(dir)
-		if len(pids) == 0 {
-			break
-		}
 		for _, pid := range pids {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
-	}
+		return len(pids) == 0
+	})
 	os.RemoveAll(dir)
 	return exitOK
 }
