@@ -44,58 +44,89 @@ func (l AXLine) String() string {
 // Tree returns the page's accessibility tree without ignored and
 // text-only nodes, in document order.
 func (t *Tab) Tree(ctx context.Context) ([]AXLine, error) {
-	var out []AXLine
+	tree, _, err := t.TreeNamed(ctx, nil)
+	return tree, err
+}
+
+// TreeNamed returns the page's accessibility tree (as Tree) and the
+// elements whose accessible name is one of names, from one reading of the
+// tree: what must be found before every picture (the secrets to blur) and
+// what the report shows come from the one costly computation of the tree.
+func (t *Tab) TreeNamed(ctx context.Context, names []string) ([]AXLine, []Element, error) {
+	var tree []AXLine
+	var named []Element
 	err := t.run(ctx, func(ctx context.Context) error {
 		res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
 		if err != nil {
 			return err
 		}
-		byID := map[accessibility.NodeID]*accessibility.Node{}
+		tree = axLines(res.Nodes)
 		for _, n := range res.Nodes {
-			byID[n.NodeID] = n
-		}
-		var walk func(id accessibility.NodeID, depth int)
-		walk = func(id accessibility.NodeID, depth int) {
-			n := byID[id]
-			if n == nil {
-				return
+			if n.Ignored || n.BackendDOMNodeID == 0 || !slices.Contains(names, axString(n.Name)) {
+				continue
 			}
-			role := axString(n.Role)
-			keep := !n.Ignored && !slices.Contains([]string{"StaticText", "InlineTextBox", "generic", "none", "LineBreak"}, role)
-			if keep {
-				l := AXLine{Depth: depth, Role: role, Name: axString(n.Name), Value: axString(n.Value)}
-				for _, p := range n.Properties {
-					v := axString(p.Value)
-					switch string(p.Name) {
-					case "focused":
-						l.Focused = v == "true"
-					case "checked", "expanded", "disabled", "invalid", "required", "readonly", "pressed", "selected", "modal":
-						if v != "" && v != "false" {
-							if v == "true" {
-								l.States = append(l.States, string(p.Name))
-							} else {
-								l.States = append(l.States, string(p.Name)+"="+v)
-							}
-						} else if p.Name == "expanded" || p.Name == "checked" {
-							l.States = append(l.States, "not "+string(p.Name))
-						}
-					case "level":
-						l.States = append(l.States, "level "+v)
-					}
-				}
-				out = append(out, l)
-				depth++
+			obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: n.BackendDOMNodeID})
+			if err != nil || obj.Object == nil {
+				continue
 			}
-			for _, c := range n.ChildIDs {
-				walk(c, depth)
-			}
-		}
-		if len(res.Nodes) > 0 {
-			walk(res.Nodes[0].NodeID, 0)
+			named = append(named, Element{obj: obj.Object.ObjectID, Role: axString(n.Role), Name: axString(n.Name)})
 		}
 		return nil
 	})
-	return out, err
+	return tree, named, err
+}
+
+// axLines turns the nodes of the tree into lines, walking from the root.
+func axLines(nodes []*accessibility.Node) []AXLine {
+	var out []AXLine
+	byID := map[accessibility.NodeID]*accessibility.Node{}
+	for _, n := range nodes {
+		byID[n.NodeID] = n
+	}
+	var walk func(id accessibility.NodeID, depth int)
+	walk = func(id accessibility.NodeID, depth int) {
+		n := byID[id]
+		if n == nil {
+			return
+		}
+		role := axString(n.Role)
+		if !n.Ignored && !slices.Contains([]string{"StaticText", "InlineTextBox", "generic", "none", "LineBreak"}, role) {
+			out = append(out, axLine(n, role, depth))
+			depth++
+		}
+		for _, c := range n.ChildIDs {
+			walk(c, depth)
+		}
+	}
+	if len(nodes) > 0 {
+		walk(nodes[0].NodeID, 0)
+	}
+	return out
+}
+
+// axLine is one kept node: its role, name, value and states.
+func axLine(n *accessibility.Node, role string, depth int) AXLine {
+	l := AXLine{Depth: depth, Role: role, Name: axString(n.Name), Value: axString(n.Value)}
+	for _, p := range n.Properties {
+		v := axString(p.Value)
+		switch string(p.Name) {
+		case "focused":
+			l.Focused = v == "true"
+		case "checked", "expanded", "disabled", "invalid", "required", "readonly", "pressed", "selected", "modal":
+			if v != "" && v != "false" {
+				if v == "true" {
+					l.States = append(l.States, string(p.Name))
+				} else {
+					l.States = append(l.States, string(p.Name)+"="+v)
+				}
+			} else if p.Name == "expanded" || p.Name == "checked" {
+				l.States = append(l.States, "not "+string(p.Name))
+			}
+		case "level":
+			l.States = append(l.States, "level "+v)
+		}
+	}
+	return l
 }
 
 // describeFocus is the one description of the focused element: its tag
@@ -156,29 +187,4 @@ func (t *Tab) Blur(ctx context.Context, els []Element, secrets []string) (undo f
 			})()`))
 		})
 	}
-}
-
-// Named finds the elements whose accessible name is one of names, from one
-// reading of the accessibility tree: cheaper than a search per name, for
-// what must be found before every picture (the secrets to blur).
-func (t *Tab) Named(ctx context.Context, names []string) ([]Element, error) {
-	var out []Element
-	err := t.run(ctx, func(ctx context.Context) error {
-		res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
-		if err != nil {
-			return err
-		}
-		for _, n := range res.Nodes {
-			if n.Ignored || n.BackendDOMNodeID == 0 || !slices.Contains(names, axString(n.Name)) {
-				continue
-			}
-			obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: n.BackendDOMNodeID})
-			if err != nil || obj.Object == nil {
-				continue
-			}
-			out = append(out, Element{obj: obj.Object.ObjectID, Role: axString(n.Role), Name: axString(n.Name)})
-		}
-		return nil
-	})
-	return out, err
 }

@@ -304,7 +304,7 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 	// A page may show a secret before any step has read it (the key on
 	// the enrollment page, before the scan): harvest what the screen
 	// contract says is secret first, so that it is masked and blurred.
-	els := fr.harvest(cctx)
+	tree, els := fr.harvest(cctx)
 	if !fr.r.opts.ShowSecrets {
 		undo := fr.tab.Blur(cctx, els, fr.r.mask.list())
 		defer undo()
@@ -316,7 +316,6 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 		return shot, nil, nil, ""
 	}
 	thumb, _ = fr.tab.Thumbnail(cctx, 0.5, 55)
-	tree, _ = fr.tab.Tree(cctx)
 	for i := range tree {
 		tree[i].Name = fr.r.mask.mask(tree[i].Name)
 		tree[i].Value = fr.r.mask.mask(tree[i].Value)
@@ -360,10 +359,11 @@ var secretNames = []string{"QR-kód", "Kulcs kézi megadáshoz", "Törlőkód"}
 
 // harvest adds to the masker the secrets the page shows by the screen
 // contract (the elements named in secretNames, otpauth links), and
-// returns the elements to blur: those and what the flow's own secret
-// steps found (each looked up once per picture).
-func (fr *flowRun) harvest(ctx context.Context) []browser.Element {
-	out, _ := fr.tab.Named(ctx, secretNames)
+// returns the page's accessibility tree (not yet masked) and the elements
+// to blur: those and what the flow's own secret steps found (each looked
+// up once per picture).
+func (fr *flowRun) harvest(ctx context.Context) ([]AXLine, []browser.Element) {
+	tree, out, _ := fr.tab.TreeNamed(ctx, secretNames)
 	for _, el := range out {
 		if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil && el.Role != "image" && el.Role != "img" {
 			fr.r.mask.add(v)
@@ -386,7 +386,7 @@ func (fr *flowRun) harvest(ctx context.Context) []browser.Element {
 			}
 		}
 	}
-	return out
+	return tree, out
 }
 
 // resolve makes a URL of an open step's value: paths are relative to the
