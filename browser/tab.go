@@ -54,6 +54,17 @@ func (b *Browser) NewTab(ctx context.Context) (*Tab, error) {
 		return nil, fmt.Errorf("open tab: %w", err)
 	}
 	t.frame = cdp.FrameID(chromedp.FromContext(tctx).Target.TargetID)
+	// chromedp turns on the Network, CSS and Log domains of every tab:
+	// their events (every request and response, every style sheet, every
+	// console line) cost Chromium's browser process about a tenth of the
+	// suite's CPU (docs/performance.md), and nothing here reads them.
+	// Setting a cookie works without them.
+	for _, m := range []string{"Network.disable", "CSS.disable", "Log.disable"} {
+		if err := chromedp.FromContext(tctx).Target.Call(tctx, m, cdp.Empty{}, nil); err != nil {
+			cancel()
+			return nil, fmt.Errorf("open tab: %s: %w", m, err)
+		}
+	}
 	t.gone, _ = chromedp.Detached(tctx)
 	if err := chromedp.Listen(tctx, t.event); err != nil {
 		cancel()
