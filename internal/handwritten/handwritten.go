@@ -48,15 +48,7 @@ func Login(bctx context.Context, base string) error {
 		click(`form[action="/ugyfelkapu/plusz/osszerendeles"] button`), chromedp.WaitVisible(chromedp.CSS(`img[alt="QR-kód"]`))); err != nil {
 		return fmt.Errorf("to the QR: %w", err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`img[alt="QR-kód"]`)))
-	if err != nil {
-		return err
-	}
-	text, err := qr.Decode(png)
-	if err != nil {
-		return err
-	}
-	key, err := otpauth.Parse(text)
+	key, err := scan(ctx)
 	if err != nil {
 		return err
 	}
@@ -78,13 +70,7 @@ func Login(bctx context.Context, base string) error {
 		click("#mentve"), click(`button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(`a[href="/ugyfelkapu/fiok"]`))); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
-	// The enrollment code's step is spent: on to 1 s after the next boundary.
-	now, err := api.Now(ctx)
-	if err != nil {
-		return err
-	}
-	next := now.Truncate(30 * time.Second).Add(31 * time.Second)
-	if err := api.Advance(ctx, next.Sub(now)); err != nil {
+	if err := nextStep(ctx, api); err != nil {
 		return err
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), click(`a[href="/plusz"]`)); err != nil {
@@ -108,4 +94,28 @@ func Login(bctx context.Context, base string) error {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
+}
+
+// scan reads the key from the QR code's pixels, as an authenticator app.
+func scan(ctx context.Context) (otpauth.Key, error) {
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`img[alt="QR-kód"]`)))
+	if err != nil {
+		return otpauth.Key{}, err
+	}
+	text, err := qr.Decode(png)
+	if err != nil {
+		return otpauth.Key{}, err
+	}
+	return otpauth.Parse(text)
+}
+
+// nextStep moves the mock's clock to 1 s after the next 30 s boundary:
+// the enrollment code's step is spent.
+func nextStep(ctx context.Context, api *testapi.Client) error {
+	now, err := api.Now(ctx)
+	if err != nil {
+		return err
+	}
+	next := now.Truncate(30 * time.Second).Add(31 * time.Second)
+	return api.Advance(ctx, next.Sub(now))
 }
