@@ -154,24 +154,36 @@ type clockState struct {
 }
 
 func (srv *Server) getClock(w http.ResponseWriter, r *http.Request) {
-	c, name, ok := srv.scopeParam(w, r.URL.Query().Get("scope"), r.URL.Query().Has("scope"))
+	var name *string
+	if q := r.URL.Query(); q.Has("scope") {
+		v := q.Get("scope")
+		name = &v
+	}
+	c, ok := srv.scopeParam(w, name)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, clockState{c.Now().Format(time.RFC3339Nano), c.Frozen(), true, name})
+	writeJSON(w, http.StatusOK, clockState{c.Now().Format(time.RFC3339Nano), c.Frozen(), true, deref(name)})
 }
 
 // scopeParam is the clock a call names: the IdP clock without a scope,
 // else that scope's, made as a copy of the IdP clock when new.
-func (srv *Server) scopeParam(w http.ResponseWriter, name string, given bool) (*Clock, string, bool) {
-	if !given {
-		return srv.clock, "", true
+func (srv *Server) scopeParam(w http.ResponseWriter, name *string) (*Clock, bool) {
+	if name == nil {
+		return srv.clock, true
 	}
-	if !validScope(name) {
-		jsonError(w, http.StatusBadRequest, "scope %q: want 1 to 64 of A-Z a-z 0-9 - _", name)
-		return nil, "", false
+	if !validScope(*name) {
+		jsonError(w, http.StatusBadRequest, "scope %q: want 1 to 64 of A-Z a-z 0-9 - _", *name)
+		return nil, false
 	}
-	return srv.scopes.get(name, srv.clock), name, true
+	return srv.scopes.get(*name, srv.clock), true
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func (srv *Server) postClock(w http.ResponseWriter, r *http.Request) {
@@ -182,14 +194,6 @@ func (srv *Server) postClock(w http.ResponseWriter, r *http.Request) {
 		Scope   *string `json:"scope"`
 	}
 	if !decode(w, r, &req) {
-		return
-	}
-	name := ""
-	if req.Scope != nil {
-		name = *req.Scope
-	}
-	c, name, ok := srv.scopeParam(w, name, req.Scope != nil)
-	if !ok {
 		return
 	}
 	change := ClockChange{Freeze: req.Freeze}
@@ -217,8 +221,13 @@ func (srv *Server) postClock(w http.ResponseWriter, r *http.Request) {
 		}
 		change.Advance = d
 	}
+	// The scope last: a refused call makes none.
+	c, ok := srv.scopeParam(w, req.Scope)
+	if !ok {
+		return
+	}
 	now, frozen := c.Apply(change)
-	writeJSON(w, http.StatusOK, clockState{now.Format(time.RFC3339Nano), frozen, true, name})
+	writeJSON(w, http.StatusOK, clockState{now.Format(time.RFC3339Nano), frozen, true, deref(req.Scope)})
 }
 
 func (srv *Server) postUser(w http.ResponseWriter, r *http.Request) {

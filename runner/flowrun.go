@@ -82,12 +82,8 @@ func (r *run) claim(ctx context.Context, f *flow.Flow, t *Target) (accounts []Ac
 	if t.Real {
 		t.Clock = idleClock{t.Clock, r.slots} // a real wait frees the worker
 	}
-	if !t.Shared || t.Real || !movesClock(f) {
-		r.shared.RLock()
-		undo = append(undo, r.shared.RUnlock)
-		return accounts, done, nil
-	}
-	if t.Scope != nil { // a clock of its own: no turns, nothing to put back
+	alone := t.Shared && !t.Real && movesClock(f)
+	if alone && t.Scope != nil { // a clock of its own: no turns, nothing to put back
 		t.ClockScope = "kapu-" + rand.Text()
 		t.Clock = t.Scope(t.ClockScope)
 		// The scope is made now (a first reading), before any page the flow
@@ -95,6 +91,9 @@ func (r *run) claim(ctx context.Context, f *flow.Flow, t *Target) (accounts []Ac
 		if _, err := t.Clock.Now(ctx); err != nil {
 			return nil, done, fmt.Errorf("make the flow's clock scope: %w", err)
 		}
+		alone = false
+	}
+	if !alone {
 		r.shared.RLock()
 		undo = append(undo, r.shared.RUnlock)
 		return accounts, done, nil

@@ -325,17 +325,33 @@ func (s sharedTarget) Target(context.Context, *flow.Flow) (runner.Target, func()
 	return t, func() {}, nil
 }
 
-// On one shared mock with clock scopes, flows that move the clock run side
-// by side, each on its own clock (a DÁP URL its browser made expires when
-// its clock moves; the phone is another browser context of the flow), and
-// the IdP clock stays as it was. Without scopes they take turns.
-func TestClockScopesRunSideBySide(t *testing.T) {
+// sharedMock is one mock with the test API on a running clock, as a
+// long-running kapu mockidp --test-api.
+func sharedMock(t *testing.T) (*mockidp.Server, *httptest.Server) {
+	t.Helper()
 	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
+	return srv, ts
+}
+
+// wantWallClock checks that the IdP clock runs at the wall time.
+func wantWallClock(t *testing.T, srv *mockidp.Server, when string) {
+	t.Helper()
+	if d := srv.Clock().Now().Sub(time.Now()); d > 5*time.Second || d < -5*time.Second || srv.Clock().Frozen() {
+		t.Errorf("%s the IdP clock is %v off the wall clock, frozen %v", when, d, srv.Clock().Frozen())
+	}
+}
+
+// On one shared mock with clock scopes, flows that move the clock run side
+// by side, each on its own clock (a DÁP URL its browser made expires when
+// its clock moves; the phone is another browser context of the flow), and
+// the IdP clock stays as it was. Without scopes they take turns.
+func TestClockScopesRunSideBySide(t *testing.T) {
+	srv, ts := sharedMock(t)
 	flows := load(t, writeFlow(t, `name: saját óra
 needs: test-api
 before:
@@ -378,9 +394,7 @@ cases:
 		if got := overlapped(evs); got != scopes {
 			t.Errorf("scopes %v: the two clock-moving flows ran at once: %v", scopes, got)
 		}
-		if d := srv.Clock().Now().Sub(time.Now()); d > 5*time.Second || d < -5*time.Second || srv.Clock().Frozen() {
-			t.Errorf("scopes %v: after the flows the IdP clock is %v off the wall clock, frozen %v", scopes, d, srv.Clock().Frozen())
-		}
+		wantWallClock(t, srv, fmt.Sprintf("scopes %v: after the flows", scopes))
 	}
 }
 
@@ -388,12 +402,7 @@ cases:
 // wall time and running, so no drift is left for the next flow or an app
 // that compares the IdP's times with its own clock.
 func TestSharedClockRestored(t *testing.T) {
-	srv, err := mockidp.New(mockidp.Options{Skew: 1, TestAPI: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	srv, ts := sharedMock(t)
 	flows := load(t, writeFlow(t, `name: az óra
 needs: test-api
 steps:
@@ -404,10 +413,7 @@ steps:
 	if sum.Passed != 1 {
 		t.Fatalf("summary %+v", sum)
 	}
-	now := srv.Clock().Now()
-	if d := now.Sub(time.Now()); d > 5*time.Second || d < -5*time.Second || srv.Clock().Frozen() {
-		t.Errorf("after the flow the IdP clock is %v off the wall clock, frozen %v", d, srv.Clock().Frozen())
-	}
+	wantWallClock(t, srv, "after the flow")
 }
 
 func writeFlow(t *testing.T, src string) string {
