@@ -1,8 +1,11 @@
 package mockidp_test
 
 import (
+	"html"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -200,6 +203,47 @@ func TestCookie(t *testing.T) {
 	ck := res.Cookies()
 	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteLaxMode {
 		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax", ck)
+	}
+}
+
+// TestStaticCache: the pages name the static files by their content, and
+// only those addresses may be kept; pages are never stored.
+func TestStaticCache(t *testing.T) {
+	t.Parallel()
+	m := newMock(t, mockidp.Options{})
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		res, err := http.Get(m.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	res, body := get("/")
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("page: Cache-Control %q, want no-store", cc)
+	}
+	refs := regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`).FindAllStringSubmatch(body, -1)
+	if len(refs) != 2 {
+		t.Fatalf("static files named by the page: %q, want the style sheet and the script", refs)
+	}
+	for _, r := range refs {
+		path := html.UnescapeString(r[1])
+		if !strings.Contains(path, "?v=") {
+			t.Errorf("%s: no version in the address", path)
+		}
+		res, _ := get(path)
+		if cc := res.Header.Get("Cache-Control"); res.StatusCode != 200 || cc != "public, max-age=31536000, immutable" {
+			t.Errorf("%s: %d, Cache-Control %q, want 200, immutable", path, res.StatusCode, cc)
+		}
+		bare, _, _ := strings.Cut(path, "?")
+		for _, p := range []string{bare, bare + "?v=0123456789abcdef"} {
+			if res, _ := get(p); res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-cache" {
+				t.Errorf("%s: %d, Cache-Control %q, want 200, no-cache", p, res.StatusCode, res.Header.Get("Cache-Control"))
+			}
+		}
 	}
 }
 

@@ -62,6 +62,14 @@ func (srv *Server) routes() {
 			srv.errorPage(w, r, http.StatusNotFound, "Az oldal nem található.")
 			return
 		}
+		// The pages name this build's files (staticURL): those a browser
+		// keeps, so that a navigation asks for the page alone (a third of
+		// the requests; docs/performance.md). Any other asks again.
+		if r.URL.Query().Get("v") == staticVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 		files.ServeHTTP(w, r)
 	})
 	srv.mux = m

@@ -5,7 +5,9 @@
 package mockidp
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -25,6 +27,23 @@ var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
+
+// staticVersion names the content of this build's static files.
+var staticVersion = func() string {
+	h := sha256.New()
+	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := staticFS.ReadFile(p)
+			fmt.Fprintf(h, "%s %d\n", p, len(b))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}()
+
+// staticURL is the address of a static file of this build, for templates.
+func staticURL(name string) string { return "/static/" + name + "?v=" + staticVersion }
 
 // HTTP-level faults, beside those of account (see account.Fault).
 const (
@@ -218,7 +237,7 @@ func (s *Server) Store() *account.Store { return s.store }
 func (s *Server) fault(f account.Fault) bool { return s.opts.Faults.Has(f) }
 
 func parsePages() (map[string]*template.Template, error) {
-	layout, err := template.New("").ParseFS(templateFS, "templates/layout.html")
+	layout, err := template.New("").Funcs(template.FuncMap{"static": staticURL}).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
