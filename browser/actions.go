@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/kapu-dev/kapu/internal/poll"
@@ -306,16 +305,12 @@ func (t *Tab) StateOf(ctx context.Context, el Element) (State, error) {
 func (t *Tab) byRole(ctx context.Context, role string, text bool) ([]string, error) {
 	var out []string
 	err := t.run(ctx, func(ctx context.Context) error {
-		doc, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](`document`))
+		nodes, err := axNodes(ctx, func(n *accessibility.Node) bool { return axString(n.Role) == role })
 		if err != nil {
 			return err
 		}
-		res, err := chromedp.Call(ctx, accessibility.QueryAXTree, accessibility.QueryAXTreeParams{ObjectID: doc.ObjectID, Role: role})
-		if err != nil {
-			return fmt.Errorf("query the accessibility tree: %w", err)
-		}
 		var els []Element
-		for _, n := range res.Nodes {
+		for _, n := range nodes {
 			if n.Ignored || n.BackendDOMNodeID == 0 {
 				continue
 			}

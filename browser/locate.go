@@ -141,29 +141,17 @@ func (t *Tab) find(ctx context.Context, l Locator) ([]Element, error) {
 	case ByCSS, ByText:
 		return t.findJS(ctx, l)
 	}
-	doc, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](`document`))
+	want := Normalize(l.Name)
+	lw := strings.ToLower(want)
+	nodes, err := axNodes(ctx, func(n *accessibility.Node) bool {
+		name := Normalize(axString(n.Name))
+		if l.Exact {
+			return name == want
+		}
+		return strings.Contains(strings.ToLower(name), lw)
+	})
 	if err != nil {
 		return nil, err
-	}
-	want := Normalize(l.Name)
-	var nodes []*accessibility.Node
-	if l.Exact {
-		// Chromium computes the names and matches them: no guessing here.
-		res, err := chromedp.Call(ctx, accessibility.QueryAXTree, accessibility.QueryAXTreeParams{ObjectID: doc.ObjectID, AccessibleName: want})
-		if err != nil {
-			return nil, fmt.Errorf("query the accessibility tree: %w", err)
-		}
-		nodes = res.Nodes
-	} else {
-		res, err := chromedp.Call(ctx, accessibility.QueryAXTree, accessibility.QueryAXTreeParams{ObjectID: doc.ObjectID})
-		if err != nil {
-			return nil, fmt.Errorf("query the accessibility tree: %w", err)
-		}
-		for _, n := range res.Nodes {
-			if strings.Contains(strings.ToLower(Normalize(axString(n.Name))), strings.ToLower(want)) {
-				nodes = append(nodes, n)
-			}
-		}
 	}
 	var out []Element
 	for _, n := range nodes {
@@ -363,6 +351,24 @@ func (t *Tab) Wait(ctx context.Context, l Locator) (Element, error) {
 		return &NotFoundError{Locator: l, Nearest: t.nearest(nctx, l)}
 	})
 	return el, err
+}
+
+// axNodes are the nodes of the page's accessibility tree that match.
+// The whole tree is read at once: Chromium brings it up to date and
+// answers at once, where Accessibility.queryAXTree waits for the next
+// frame (16 ms here, a third of a step).
+func axNodes(ctx context.Context, match func(*accessibility.Node) bool) ([]*accessibility.Node, error) {
+	res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	if err != nil {
+		return nil, fmt.Errorf("read the accessibility tree: %w", err)
+	}
+	var out []*accessibility.Node
+	for _, n := range res.Nodes {
+		if match(n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // nearest lists the names on the page closest to what l looks for.
