@@ -61,3 +61,11 @@ func TestReportDirNotWritable(t *testing.T) {
 		t.Errorf("JUnit not written: %v", err)
 	}
 }
+
+func TestDefaultWorkers(t *testing.T) {
+	for cores, want := range map[int]int{0: 1, 1: 2, 2: 4, 8: 16, 64: 16} {
+		if got := defaultWorkers(cores); got != want {
+			t.Errorf("defaultWorkers(%d) = %d, want %d", cores, got, want)
+		}
+	}
+}

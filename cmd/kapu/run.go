@@ -178,6 +178,13 @@ func accountPool(f runFlags, fs *flag.FlagSet, t *targets, stdout io.Writer) (*r
 	return runner.NewPool(accounts), nil
 }
 
+// defaultWorkers is two flows per core: a flow spends part of each step
+// waiting for Chromium (a frame, a navigation), and a second flow per core
+// fills that time. Measured on 2 cores (docs/performance.md): 2 workers
+// 22.2 s, 3 20.0 s, 4 19.2 s, 5 19.6 s, at the same CPU. At most 16: each
+// worker holds a renderer process.
+func defaultWorkers(cores int) int { return max(1, min(2*cores, 16)) }
+
 // parseRunFlags reads kapu run's flags. A nil FlagSet means stop with the
 // exit code given (--help, or a bad flag already reported).
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, *flag.FlagSet, int) {
@@ -185,7 +192,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, *flag.FlagSet, in
 	fs := flag.NewFlagSet("kapu run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.baseURL, "base-url", "", "run against this deployment instead of the bundled mock")
-	fs.IntVar(&f.workers, "workers", max(1, runtime.NumCPU()), "flows at once, each in its own browser context")
+	fs.IntVar(&f.workers, "workers", defaultWorkers(runtime.NumCPU()), "flows at once, each in its own browser context (default: two per core, at most 16)")
 	fs.IntVar(&f.retries, "retries", 0, "run a failed flow again up to N times (passing on a retry is flaky)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "each step's timeout (default: the flow's, else 10s)")
 	fs.DurationVar(&f.flowTimeout, "flow-timeout", 5*time.Minute, "each flow's timeout, beside real clock waits")
