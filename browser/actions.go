@@ -305,21 +305,13 @@ func (t *Tab) StateOf(ctx context.Context, el Element) (State, error) {
 func (t *Tab) byRole(ctx context.Context, role string, text bool) ([]string, error) {
 	var out []string
 	err := t.run(ctx, func(ctx context.Context) error {
-		nodes, err := axNodes(ctx, func(n *accessibility.Node) bool { return axString(n.Role) == role })
+		nodes, err := axNodes(ctx, func(n *accessibility.Node) bool {
+			return !n.Ignored && n.BackendDOMNodeID != 0 && axString(n.Role) == role
+		})
 		if err != nil {
 			return err
 		}
-		var els []Element
-		for _, n := range nodes {
-			if n.Ignored || n.BackendDOMNodeID == 0 {
-				continue
-			}
-			obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: n.BackendDOMNodeID, ObjectGroup: "kapu"})
-			if err != nil || obj.Object == nil {
-				continue
-			}
-			els = append(els, Element{obj: obj.Object.ObjectID, Role: role, Name: axString(n.Name)})
-		}
+		els := resolve(ctx, nodes)
 		els, _ = visible(ctx, els)
 		for _, e := range els {
 			if !text {

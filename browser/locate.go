@@ -141,34 +141,12 @@ func (t *Tab) find(ctx context.Context, l Locator) ([]Element, error) {
 	case ByCSS, ByText:
 		return t.findJS(ctx, l)
 	}
-	want := Normalize(l.Name)
-	lw := strings.ToLower(want)
-	nodes, err := axNodes(ctx, func(n *accessibility.Node) bool {
-		name := Normalize(axString(n.Name))
-		if l.Exact {
-			return name == want
-		}
-		return strings.Contains(strings.ToLower(name), lw)
-	})
+	m := newAXMatch(l)
+	nodes, err := axNodes(ctx, m.match)
 	if err != nil {
 		return nil, err
 	}
-	var out []Element
-	for _, n := range nodes {
-		role := axString(n.Role)
-		// The tree also returns hidden nodes: they are ignored ones.
-		if n.Ignored || n.BackendDOMNodeID == 0 || !roleMatch(l.Roles, role) {
-			continue
-		}
-		if l.By == ByLabel && !formRole(role) {
-			continue
-		}
-		obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: n.BackendDOMNodeID, ObjectGroup: "kapu"})
-		if err != nil || obj.Object == nil {
-			continue // gone since the query
-		}
-		out = append(out, Element{obj: obj.Object.ObjectID, Role: role, Name: axString(n.Name)})
-	}
+	out := resolve(ctx, nodes)
 	els, err := visible(ctx, out)
 	if ctx.Err() != nil {
 		// Nodes skipped because the time ran out are not "gone": no answer
@@ -176,6 +154,47 @@ func (t *Tab) find(ctx context.Context, l Locator) ([]Element, error) {
 		return nil, ctx.Err()
 	}
 	return els, err
+}
+
+// axMatch tells whether a node of the accessibility tree is one that a
+// Locator by role or label finds (before the check that it is visible).
+type axMatch struct {
+	l        Locator
+	want, lw string
+}
+
+func newAXMatch(l Locator) axMatch {
+	want := Normalize(l.Name)
+	return axMatch{l: l, want: want, lw: strings.ToLower(want)}
+}
+
+func (m axMatch) match(n *accessibility.Node) bool {
+	role := axString(n.Role)
+	// The tree also holds hidden nodes: they are ignored ones.
+	if n.Ignored || n.BackendDOMNodeID == 0 || !roleMatch(m.l.Roles, role) {
+		return false
+	}
+	if m.l.By == ByLabel && !formRole(role) {
+		return false
+	}
+	name := Normalize(axString(n.Name))
+	if m.l.Exact {
+		return name == m.want
+	}
+	return strings.Contains(strings.ToLower(name), m.lw)
+}
+
+// resolve makes elements of nodes; a node gone since the reading is left out.
+func resolve(ctx context.Context, nodes []*accessibility.Node) []Element {
+	var out []Element
+	for _, n := range nodes {
+		obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: n.BackendDOMNodeID, ObjectGroup: "kapu"})
+		if err != nil || obj.Object == nil {
+			continue
+		}
+		out = append(out, Element{obj: obj.Object.ObjectID, Role: axString(n.Role), Name: axString(n.Name)})
+	}
+	return out
 }
 
 func formRole(role string) bool {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
-	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/chromedp"
 )
 
@@ -44,36 +43,43 @@ func (l AXLine) String() string {
 // Tree returns the page's accessibility tree without ignored and
 // text-only nodes, in document order.
 func (t *Tab) Tree(ctx context.Context) ([]AXLine, error) {
-	tree, _, err := t.TreeNamed(ctx, nil)
+	tree, _, err := t.TreeFind(ctx, nil, nil)
 	return tree, err
 }
 
-// TreeNamed returns the page's accessibility tree (as Tree) and the
-// elements whose accessible name is one of names, from one reading of the
-// tree: what must be found before every picture (the secrets to blur) and
-// what the report shows come from the one costly computation of the tree.
-func (t *Tab) TreeNamed(ctx context.Context, names []string) ([]AXLine, []Element, error) {
+// TreeFind returns the page's accessibility tree (as Tree), and the
+// elements whose accessible name is one of names (any role) or that any of
+// locs (by role or by label) finds, from one reading of the tree: what
+// must be found before every picture (the secrets to blur) and what the
+// report shows come from the one costly computation. Locators by text or
+// CSS are left out: Find them. Unlike Find, an element without a box is
+// kept: blurring it costs nothing.
+func (t *Tab) TreeFind(ctx context.Context, names []string, locs []Locator) ([]AXLine, []Element, error) {
 	var tree []AXLine
-	var named []Element
+	var found []Element
 	err := t.run(ctx, func(ctx context.Context) error {
-		res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+		var ms []axMatch
+		for _, l := range locs {
+			if l.By == ByRole || l.By == ByLabel {
+				ms = append(ms, newAXMatch(l))
+			}
+		}
+		var nodes []*accessibility.Node
+		all, err := axNodes(ctx, func(n *accessibility.Node) bool {
+			named := !n.Ignored && n.BackendDOMNodeID != 0 && slices.Contains(names, axString(n.Name))
+			if named || slices.ContainsFunc(ms, func(m axMatch) bool { return m.match(n) }) {
+				nodes = append(nodes, n)
+			}
+			return true
+		})
 		if err != nil {
 			return err
 		}
-		tree = axLines(res.Nodes)
-		for _, n := range res.Nodes {
-			if n.Ignored || n.BackendDOMNodeID == 0 || !slices.Contains(names, axString(n.Name)) {
-				continue
-			}
-			obj, err := chromedp.Call(ctx, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: n.BackendDOMNodeID})
-			if err != nil || obj.Object == nil {
-				continue
-			}
-			named = append(named, Element{obj: obj.Object.ObjectID, Role: axString(n.Role), Name: axString(n.Name)})
-		}
+		tree = axLines(all)
+		found = resolve(ctx, nodes)
 		return nil
 	})
-	return tree, named, err
+	return tree, found, err
 }
 
 // axLines turns the nodes of the tree into lines, walking from the root.

@@ -359,19 +359,32 @@ var secretNames = []string{"QR-kód", "Kulcs kézi megadáshoz", "Törlőkód"}
 // harvest adds to the masker the secrets the page shows by the screen
 // contract (the elements named in secretNames, otpauth links), and
 // returns the page's accessibility tree (not yet masked) and the elements
-// to blur: those and what the flow's own secret steps found (each looked
-// up once per picture).
+// to blur: those and what the flow's own secret steps found, all from one
+// reading of the tree (those by text or CSS looked up on their own).
 func (fr *flowRun) harvest(ctx context.Context) ([]AXLine, []browser.Element) {
-	tree, out, _ := fr.tab.TreeNamed(ctx, secretNames)
+	var locs, others []browser.Locator
+	seen := map[string]bool{}
+	for _, l := range fr.secretLocs {
+		key := fmt.Sprint(l.By, l.Roles, l.Name, l.Exact)
+		switch {
+		case seen[key] || l.By == browser.ByRole && l.Exact && slices.Contains(secretNames, l.Name):
+			// looked for once, or found by its name anyway
+		case l.By == browser.ByRole || l.By == browser.ByLabel:
+			locs = append(locs, l)
+		default:
+			others = append(others, l)
+		}
+		seen[key] = true
+	}
+	tree, out, _ := fr.tab.TreeFind(ctx, secretNames, locs)
 	for _, el := range out {
-		if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil && el.Role != "image" && el.Role != "img" {
-			fr.r.mask.add(v)
+		if slices.Contains(secretNames, el.Name) && el.Role != "image" && el.Role != "img" {
+			if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil {
+				fr.r.mask.add(v)
+			}
 		}
 	}
-	for _, l := range fr.secretLocs {
-		if slices.ContainsFunc(secretNames, func(n string) bool { return l.By == browser.ByRole && l.Name == n && l.Exact }) {
-			continue // found above
-		}
+	for _, l := range others {
 		if els, err := fr.tab.Find(ctx, l); err == nil {
 			out = append(out, els...)
 		}
