@@ -66,12 +66,13 @@ func suiteRun(b *testing.B, args ...string) {
 }
 
 // BenchmarkSuite is the whole conformance suite as users run it: on the
-// bundled mocks with 1 to 4 workers and the default, and against one
-// shared kapu mockidp --test-api (the app-under-test setup; its flows that
-// move the clock do it on clock scopes). Wall and machine CPU seconds.
+// bundled mocks with 1 to 4 and 6 workers and the default (two per core),
+// and against one shared kapu mockidp --test-api (the app-under-test
+// setup; its flows that move the clock do it on clock scopes). Wall and
+// machine CPU seconds.
 func BenchmarkSuite(b *testing.B) {
 	needChromiumB(b)
-	for _, w := range []string{"1", "2", "3", "4", "default"} {
+	for _, w := range []string{"1", "2", "3", "4", "6", "default"} {
 		b.Run("bundled/workers="+w, func(b *testing.B) {
 			if w == "default" {
 				suiteRun(b)
