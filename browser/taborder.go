@@ -27,6 +27,7 @@ func (s TabStop) String() string {
 // the sequential focus order (positive tabindex first, then the document's
 // order), one stop per radio group.
 const tabOrderJS = `(() => {
+	window.__kapuFocus = [document.activeElement, window.scrollX, window.scrollY];
 	const shown = el => (!el.checkVisibility || el.checkVisibility({visibilityProperty: true})) &&
 		(() => { const r = el.getBoundingClientRect(); return r.width > 0 || r.height > 0; })();
 	const sel = 'a[href], area[href], button, input:not([type=hidden]), select, textarea, iframe, summary, [tabindex], [contenteditable=""], [contenteditable=true], audio[controls], video[controls]';
@@ -46,14 +47,16 @@ const tabOrderJS = `(() => {
 	return out.map((el, i) => [el, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(p => p[0]);
 })()`
 
-// ringsJS focuses each stop in turn and tells, for each, whether that
-// showed an indicator: it looks different focused (its outline, shadow,
-// border or background). One call for the whole page.
+// ringsJS takes off the focus the Tab key moved, then focuses each stop in
+// turn and tells, for each, whether that showed an indicator: it looks
+// different focused (its outline, shadow, border or background). One call
+// for the whole page; the page does not scroll.
 const ringsJS = `function() {
+	if (document.activeElement) document.activeElement.blur();
 	const look = el => { const cs = getComputedStyle(el); return [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.borderColor, cs.backgroundColor].join("|"); };
 	return Array.from(this, el => {
 		const before = look(el);
-		el.focus();
+		el.focus({preventScroll: true});
 		return document.activeElement === el && look(el) !== before;
 	});
 }`
@@ -65,25 +68,19 @@ const ringsJS = `function() {
 func (t *Tab) TabOrder(ctx context.Context) ([]TabStop, error) {
 	var out []TabStop
 	err := t.run(ctx, func(ctx context.Context) error {
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.__kapuFocus = document.activeElement`)); err != nil {
-			return err
-		}
-		defer chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](restoreFocusJS))
 		arr, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](tabOrderJS))
 		if err != nil {
 			return err
 		}
+		defer chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](restoreFocusJS))
 		els, err := t.elements(ctx, arr)
 		if err != nil || len(els) == 0 {
 			return err
 		}
 		// The key makes Chromium show focus as to a keyboard user; the
-		// focus it moved is taken off again, so each stop is seen focused
-		// and not.
+		// focus it moved is taken off again (ringsJS), so each stop is
+		// seen focused and not.
 		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
-			return err
-		}
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`)); err != nil {
 			return err
 		}
 		visible, err := call[[]bool](ctx, Element{obj: arr.ObjectID}, ringsJS)
@@ -98,16 +95,20 @@ func (t *Tab) TabOrder(ctx context.Context) ([]TabStop, error) {
 	return out, err
 }
 
-// restoreFocusJS puts the focus back; when nothing had it, Tab starts
-// from the top of the page again.
+// restoreFocusJS puts the focus and the scroll position back; when
+// nothing had the focus, Tab starts from the top of the page again.
 const restoreFocusJS = `(() => {
-	const prev = window.__kapuFocus;
+	const [prev, x, y] = window.__kapuFocus || [];
 	delete window.__kapuFocus;
-	if (prev && prev !== document.body && prev.isConnected) { prev.focus(); return; }
-	if (document.activeElement) document.activeElement.blur();
-	const start = document.createElement("span");
-	start.tabIndex = -1;
-	document.body.prepend(start);
-	start.focus();
-	start.remove();
+	if (prev && prev !== document.body && prev.isConnected) {
+		prev.focus({preventScroll: true});
+	} else {
+		if (document.activeElement) document.activeElement.blur();
+		const start = document.createElement("span");
+		start.tabIndex = -1;
+		document.body.prepend(start);
+		start.focus({preventScroll: true});
+		start.remove();
+	}
+	if (x !== undefined) window.scrollTo(x, y);
 })()`

@@ -17,13 +17,16 @@ const tabPage = `<!doctype html><html lang="hu"><head><title>Tab</title>
 <input type="radio" name="r" value="a" aria-label="A"> <input type="radio" name="r" value="b" aria-label="B" checked>
 <button tabindex="2">Kettő</button> <button tabindex="1">Egy</button>
 <button disabled>Tiltott</button> <span tabindex="-1">Kimarad</span>
+<div style="height: 3000px"></div>
 <label>Név <input id="nev"></label>
+<div style="height: 3000px"></div>
+<button>Utolsó</button>
 </main></body></html>`
 
 // The Tab order: positive tabindex first, then the document's order, one
 // stop per radio group (the checked one), nothing disabled or negative;
-// a stop whose focus shows nothing is said to be so; the focus is put
-// back where it was.
+// a stop whose focus shows nothing is said to be so; the focus and the
+// scroll position are put back where they were.
 func TestTabOrder(t *testing.T) {
 	t.Parallel()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tabPage)) }))
@@ -36,9 +39,24 @@ func TestTabOrder(t *testing.T) {
 	if err := tab.Focus(ctx, field("Név")); err != nil {
 		t.Fatal(err)
 	}
+	scrolled := func() string {
+		t.Helper()
+		b, err := tab.Evaluate(ctx, `window.scrollY`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := scrolled()
+	if before == "0" {
+		t.Fatal("focusing Név did not scroll the page: the test page is too short")
+	}
 	stops, err := tab.TabOrder(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if after := scrolled(); after != before {
+		t.Errorf("scrolled to %s by the Tab order, was %s", after, before)
 	}
 	var got []string
 	for _, s := range stops {
@@ -46,7 +64,7 @@ func TestTabOrder(t *testing.T) {
 	}
 	want := []string{
 		`button "Egy" (focus visible)`, `button "Kettő" (focus visible)`, `link "Első" (focus visible)`,
-		`button "Nem látszik" (NO VISIBLE FOCUS)`, `radio "B" (focus visible)`, `textbox "Név" (focus visible)`,
+		`button "Nem látszik" (NO VISIBLE FOCUS)`, `radio "B" (focus visible)`, `textbox "Név" (focus visible)`, `button "Utolsó" (focus visible)`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Tab order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
