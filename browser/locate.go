@@ -377,12 +377,12 @@ func (t *Tab) Wait(ctx context.Context, l Locator) (Element, error) {
 // answers at once, where Accessibility.queryAXTree waits for the next
 // frame (16 ms here, a third of a step).
 func axNodes(ctx context.Context, match func(*accessibility.Node) bool) ([]*accessibility.Node, error) {
-	res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	all, err := axTree(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read the accessibility tree: %w", err)
+		return nil, err
 	}
 	var out []*accessibility.Node
-	for _, n := range res.Nodes {
+	for _, n := range all {
 		if match(n) {
 			out = append(out, n)
 		}
@@ -390,12 +390,21 @@ func axNodes(ctx context.Context, match func(*accessibility.Node) bool) ([]*acce
 	return out, nil
 }
 
+// axTree reads the page's whole accessibility tree.
+func axTree(ctx context.Context) ([]*accessibility.Node, error) {
+	res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	if err != nil {
+		return nil, fmt.Errorf("read the accessibility tree: %w", err)
+	}
+	return res.Nodes, nil
+}
+
 // nearest lists the names on the page closest to what l looks for.
 func (t *Tab) nearest(ctx context.Context, l Locator) []string {
 	if l.By == ByCSS {
 		return nil
 	}
-	res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	all, err := axTree(ctx)
 	if err != nil {
 		return nil
 	}
@@ -406,7 +415,7 @@ func (t *Tab) nearest(ctx context.Context, l Locator) []string {
 	seen := map[string]bool{}
 	var cs []cand
 	want := strings.ToLower(Normalize(l.Name))
-	for _, n := range res.Nodes {
+	for _, n := range all {
 		role, name := axString(n.Role), Normalize(axString(n.Name))
 		if n.Ignored || name == "" || slices.Contains(textRoles, role) && l.By != ByText {
 			continue

@@ -64,16 +64,16 @@ func (t *Tab) TreeFind(ctx context.Context, names []string, locs []Locator) ([]A
 				ms = append(ms, newAXMatch(l))
 			}
 		}
+		all, err := axTree(ctx)
+		if err != nil {
+			return err
+		}
 		var nodes []*accessibility.Node
-		all, err := axNodes(ctx, func(n *accessibility.Node) bool {
+		for _, n := range all {
 			named := !n.Ignored && n.BackendDOMNodeID != 0 && slices.Contains(names, axString(n.Name))
 			if named || slices.ContainsFunc(ms, func(m axMatch) bool { return m.match(n) }) {
 				nodes = append(nodes, n)
 			}
-			return true
-		})
-		if err != nil {
-			return err
 		}
 		tree = axLines(all)
 		found = resolve(ctx, nodes)

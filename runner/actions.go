@@ -67,7 +67,7 @@ func (fr *flowRun) fill(ctx context.Context, s flow.Fill) (string, error) {
 	text := fmt.Sprintf("fill %s with %q", shown(l), v)
 	if secret {
 		text = fmt.Sprintf("fill %s with %s", shown(l), Mask)
-		fr.secretLocs = append(fr.secretLocs, l)
+		fr.secretLoc(l)
 	}
 	if fr.r.opts.Keyboard {
 		text += " (keyboard)"

@@ -352,6 +352,17 @@ func (fr *flowRun) tabOrder(ctx context.Context, tree []AXLine, focus string) []
 	return stops
 }
 
+// secretLoc records an element that shows a secret, to blur in every
+// picture after; each locator once (a flow may type its password often).
+func (fr *flowRun) secretLoc(l browser.Locator) {
+	same := func(o browser.Locator) bool {
+		return o.By == l.By && o.Name == l.Name && o.Exact == l.Exact && slices.Equal(o.Roles, l.Roles)
+	}
+	if !slices.ContainsFunc(fr.secretLocs, same) {
+		fr.secretLocs = append(fr.secretLocs, l)
+	}
+}
+
 // secretNames are the accessible names that the screen contract gives to
 // elements that show a secret: the QR code, the manual key, the törlőkód.
 var secretNames = []string{"QR-kód", "Kulcs kézi megadáshoz", "Törlőkód"}
@@ -362,21 +373,7 @@ var secretNames = []string{"QR-kód", "Kulcs kézi megadáshoz", "Törlőkód"}
 // to blur: those and what the flow's own secret steps found, all from one
 // reading of the tree (those by text or CSS looked up on their own).
 func (fr *flowRun) harvest(ctx context.Context) ([]AXLine, []browser.Element) {
-	var locs, others []browser.Locator
-	seen := map[string]bool{}
-	for _, l := range fr.secretLocs {
-		key := fmt.Sprint(l.By, l.Roles, l.Name, l.Exact)
-		switch {
-		case seen[key] || l.By == browser.ByRole && l.Exact && slices.Contains(secretNames, l.Name):
-			// looked for once, or found by its name anyway
-		case l.By == browser.ByRole || l.By == browser.ByLabel:
-			locs = append(locs, l)
-		default:
-			others = append(others, l)
-		}
-		seen[key] = true
-	}
-	tree, out, _ := fr.tab.TreeFind(ctx, secretNames, locs)
+	tree, out, _ := fr.tab.TreeFind(ctx, secretNames, fr.secretLocs)
 	for _, el := range out {
 		if slices.Contains(secretNames, el.Name) && el.Role != "image" && el.Role != "img" {
 			if v, err := fr.tab.ReadElement(ctx, el, ""); err == nil {
@@ -384,7 +381,10 @@ func (fr *flowRun) harvest(ctx context.Context) ([]AXLine, []browser.Element) {
 			}
 		}
 	}
-	for _, l := range others {
+	for _, l := range fr.secretLocs {
+		if l.By != browser.ByText && l.By != browser.ByCSS {
+			continue // found above
+		}
 		if els, err := fr.tab.Find(ctx, l); err == nil {
 			out = append(out, els...)
 		}

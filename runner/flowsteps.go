@@ -23,7 +23,7 @@ func (fr *flowRun) read(ctx context.Context, s flow.Read) (string, error) {
 		return text, err
 	}
 	if s.Secret {
-		fr.secretLocs = append(fr.secretLocs, l)
+		fr.secretLoc(l)
 	}
 	fr.set(s.As, v, s.Secret)
 	return fmt.Sprintf("%s = %q", text, v), nil

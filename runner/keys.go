@@ -31,7 +31,7 @@ func (fr *flowRun) scan(ctx context.Context, s flow.Scan) (string, error) {
 	if err != nil {
 		return text, err
 	}
-	fr.secretLocs = append(fr.secretLocs, l)
+	fr.secretLoc(l)
 	if strings.HasPrefix(strings.ToLower(v), "otpauth:") {
 		k, err := otpauth.Parse(v)
 		if err != nil {
