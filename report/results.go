@@ -79,7 +79,7 @@ type StepData struct {
 	Thumb    string           `json:"thumb,omitempty"` // img/ name: every step's small one (--report)
 	Tree     []runner.AXLine  `json:"tree,omitempty"`
 	Focus    string           `json:"focus,omitempty"`
-	TabOrder []runner.TabStop `json:"tab_order,omitempty"` // for a page state new in the flow
+	TabOrder []runner.TabStop `json:"tab_order,omitempty"` // for a page structure new in the flow
 }
 
 // Duration is a time.Duration written as seconds in JSON.

@@ -32,7 +32,7 @@ type flowRun struct {
 	users      []string          // the accounts the flow took, for a failed teardown's message
 	after      bool              // the teardown is running
 	accounts   []Account         // taken from the pool, for the user steps in order
-	states     map[string]bool   // page states seen (tree and focus): Tab order once each
+	states     map[string]bool   // page structures seen (tabOrderKey): Tab order once each
 	last       struct {          // the report's picture of the last step that took one
 		thumb []byte
 		tree  []AXLine
@@ -286,7 +286,7 @@ func (fr *flowRun) step(ctx context.Context, i int, s flow.Step) StepResult {
 			ev.Screenshot, ev.Thumb, ev.Tree, ev.Focus = fr.capture(ctx, err != nil)
 			fr.last.thumb, fr.last.tree, fr.last.focus = ev.Thumb, ev.Tree, ev.Focus
 			if fr.r.opts.Screenshots {
-				ev.TabOrder = fr.tabOrder(ctx, ev.Tree, ev.Focus)
+				ev.TabOrder = fr.tabOrder(ctx, ev.Tree)
 			}
 		}
 	}
@@ -325,21 +325,17 @@ func (fr *flowRun) capture(ctx context.Context, failed bool) (shot, thumb []byte
 	return shot, thumb, tree, focus
 }
 
-// tabOrder is the page's Tab order when the page state (its tree and
-// focus) is new in this flow, for reviewers; nil otherwise.
-func (fr *flowRun) tabOrder(ctx context.Context, tree []AXLine, focus string) []TabStop {
-	var key strings.Builder
-	for _, l := range tree {
-		key.WriteString(l.String() + "\n")
-	}
-	key.WriteString(focus)
+// tabOrder is the page's Tab order when the page's structure is new in
+// this flow, for reviewers; nil otherwise.
+func (fr *flowRun) tabOrder(ctx context.Context, tree []AXLine) []TabStop {
+	key := tabOrderKey(tree)
 	if fr.states == nil {
 		fr.states = map[string]bool{}
 	}
-	if len(tree) == 0 || fr.states[key.String()] {
+	if len(tree) == 0 || fr.states[key] {
 		return nil
 	}
-	fr.states[key.String()] = true
+	fr.states[key] = true
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	stops, err := fr.tab.TabOrder(cctx)
@@ -350,6 +346,22 @@ func (fr *flowRun) tabOrder(ctx context.Context, tree []AXLine, focus string) []
 		stops[i].Name = fr.r.mask.mask(stops[i].Name)
 	}
 	return stops
+}
+
+// tabOrderKey is what the Tab order of a page depends on, as the tree
+// shows it: its elements, their names and states (disabled, checked…),
+// in order. What a field holds and where the focus is are left out: the
+// Tab order (browser.TabOrder) goes through the page from its start
+// whatever they are, so a step that only types or moves the focus does
+// not list the same stops again (over the suite, 339 Tab orders instead
+// of 563).
+func tabOrderKey(tree []AXLine) string {
+	var key strings.Builder
+	for _, l := range tree {
+		l.Value, l.Focused = "", false
+		key.WriteString(l.String() + "\n")
+	}
+	return key.String()
 }
 
 // secretLoc records an element that shows a secret, to blur in every

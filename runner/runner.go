@@ -117,7 +117,7 @@ type Event struct {
 	Thumb      []byte // small JPEG of every step (Options.Screenshots), secrets blurred
 	Tree       []AXLine
 	Focus      string    // the focused element (Options.Screenshots)
-	TabOrder   []TabStop // a new page state's Tab stops (Options.Screenshots)
+	TabOrder   []TabStop // the Tab stops of a page structure new in the flow (Options.Screenshots)
 	Result     *Result   // FlowEnd
 	Done       int       // flows finished so far
 	Total      int
